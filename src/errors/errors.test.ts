@@ -1,0 +1,182 @@
+import { describe, expect, it } from 'vitest';
+import type { IdempotencyRecord } from '../machine/record.ts';
+import {
+  ConfigurationError,
+  ErrorCode,
+  InFlightError,
+  InvalidKeyInputError,
+  LeaseLostError,
+  OperationFailedError,
+  OutcomeUnknownError,
+  OverrideRefusedError,
+  PayloadMismatchError,
+  RetrySafeError,
+  StoreUnavailableError,
+  TombstoneReplayError,
+  WaitTimeoutError,
+} from './errors.ts';
+
+const record: IdempotencyRecord = {
+  key: 'rs1:billing:charge-order@1:-:abcd',
+  operation: 'charge-order@1',
+  fingerprint: 'sha256:aaaa',
+  state: 'unknown',
+  attempt: 2,
+  generation: 1,
+  leaseOwner: null,
+  leaseUntil: null,
+  result: null,
+  providerRef: 'ch_123',
+  reason: 'timeout after send',
+  overrideFingerprint: null,
+  createdAt: 1,
+  updatedAt: 2,
+  expiresAt: null,
+  tombstoneUntil: null,
+};
+const failure = { name: 'CardDeclined', message: 'insufficient funds', code: 'card_declined', status: 402 };
+
+describe('error codes', () => {
+  it('are distinct RS_ strings', () => {
+    const codes = Object.values(ErrorCode);
+    expect(new Set(codes).size).toBe(codes.length);
+    for (const code of codes) expect(code).toMatch(/^RS_[A-Z_]+$/);
+  });
+});
+
+describe('each error', () => {
+  const cause = new Error('socket hang up');
+  const cases: readonly (readonly [RetrySafeError, ErrorCode, string, IdempotencyRecord | undefined])[] = [
+    [new PayloadMismatchError('sha256:bbbb', record), 'RS_PAYLOAD_MISMATCH', 'PayloadMismatchError', record],
+    [new InFlightError(record), 'RS_IN_FLIGHT', 'InFlightError', record],
+    [new WaitTimeoutError(record, 5_000), 'RS_WAIT_TIMEOUT', 'WaitTimeoutError', record],
+    [new OutcomeUnknownError(record), 'RS_OUTCOME_UNKNOWN', 'OutcomeUnknownError', record],
+    [new LeaseLostError(record.key, 1, record, { cause }), 'RS_LEASE_LOST', 'LeaseLostError', record],
+    [new LeaseLostError(record.key, 1, undefined), 'RS_LEASE_LOST', 'LeaseLostError', undefined],
+    [
+      new StoreUnavailableError('store down', cause),
+      'RS_STORE_UNAVAILABLE',
+      'StoreUnavailableError',
+      undefined,
+    ],
+    [new InvalidKeyInputError('bad', '/a'), 'RS_INVALID_KEY_INPUT', 'InvalidKeyInputError', undefined],
+    [new ConfigurationError('leaseMs must be positive'), 'RS_CONFIGURATION', 'ConfigurationError', undefined],
+    [new OperationFailedError(failure, record, false), 'RS_OPERATION_FAILED', 'OperationFailedError', record],
+    [new TombstoneReplayError(record), 'RS_TOMBSTONE_REPLAY', 'TombstoneReplayError', record],
+    [
+      new OverrideRefusedError('same approver', record),
+      'RS_OVERRIDE_REFUSED',
+      'OverrideRefusedError',
+      record,
+    ],
+    [new OverrideRefusedError('no such request'), 'RS_OVERRIDE_REFUSED', 'OverrideRefusedError', undefined],
+  ];
+
+  it.each(cases.map(([error, code, name, attached]) => [name, code, error, attached] as const))(
+    '%s has code %s, its name, the record, and is an Error and a RetrySafeError',
+    (name, code, error, attached) => {
+      expect(error.code).toBe(code);
+      expect(error.name).toBe(name);
+      expect(error.record).toBe(attached);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).toBeInstanceOf(RetrySafeError);
+      expect(error.message.length).toBeGreaterThan(0);
+      expect(error.stack).toContain(name);
+    },
+  );
+});
+
+describe('details carried by the errors', () => {
+  it('PayloadMismatchError names both fingerprints', () => {
+    const error = new PayloadMismatchError('sha256:bbbb', record);
+    expect(error.fingerprint).toBe('sha256:bbbb');
+    expect(error.message).toContain('sha256:aaaa');
+    expect(error.message).toContain('sha256:bbbb');
+  });
+
+  it('WaitTimeoutError is an InFlightError with its own code', () => {
+    const error = new WaitTimeoutError(record, 5_000);
+    expect(error).toBeInstanceOf(InFlightError);
+    expect(error.code).toBe(ErrorCode.WaitTimeout);
+    expect(error.message).toContain('5000 ms');
+    expect(new InFlightError(record)).not.toBeInstanceOf(WaitTimeoutError);
+  });
+
+  it('OutcomeUnknownError includes the reason when there is one', () => {
+    expect(new OutcomeUnknownError(record).message).toContain('timeout after send');
+    expect(new OutcomeUnknownError({ ...record, reason: null }).message).not.toContain('(');
+    expect(new OutcomeUnknownError(record, 'custom').message).toBe('custom');
+  });
+
+  it('LeaseLostError and StoreUnavailableError keep their cause', () => {
+    const cause = new Error('boom');
+    expect(new LeaseLostError(record.key, 1, record, { cause }).cause).toBe(cause);
+    expect(new LeaseLostError(record.key, 1, record).message).toContain('attempt 2, unknown');
+    expect(new StoreUnavailableError('down', cause).cause).toBe(cause);
+    expect(new ConfigurationError('x')).not.toHaveProperty('cause');
+  });
+
+  it('InvalidKeyInputError has a JSON-pointer path, empty for the root', () => {
+    expect(new InvalidKeyInputError('bad').path).toBe('');
+    expect(new InvalidKeyInputError('bad').message).toBe('bad');
+    expect(new InvalidKeyInputError('bad', '/a/0').message).toBe('bad at /a/0');
+  });
+
+  it('OperationFailedError carries the failure summary, replay flag and original cause', () => {
+    const cause = new Error('402');
+    const first = new OperationFailedError(failure, record, false, cause);
+    expect(first).toMatchObject({ failure, replayed: false, cause });
+    const replay = new OperationFailedError(failure, record, true);
+    expect(replay.replayed).toBe(true);
+    expect(replay.message).toContain('(replayed)');
+  });
+
+  it('TombstoneReplayError names the provider reference when known', () => {
+    expect(new TombstoneReplayError(record).message).toContain('ch_123');
+    expect(new TombstoneReplayError({ ...record, providerRef: null }).message).not.toContain('provider ref');
+  });
+});
+
+describe('instanceof across copies of the package', () => {
+  const brand = Symbol.for('retrysafe.error');
+
+  it('recognises any object carrying the registered brand as a RetrySafeError', () => {
+    const foreign = new Error('from another copy');
+    Object.defineProperty(foreign, brand, { value: true });
+    expect(foreign instanceof RetrySafeError).toBe(true);
+    // Subclasses keep their prototype check: a foreign object is not one of ours.
+    expect(foreign instanceof PayloadMismatchError).toBe(false);
+    expect(foreign instanceof InFlightError).toBe(false);
+  });
+
+  it('does not recognise unbranded errors or non-objects', () => {
+    expect(new Error('plain') instanceof RetrySafeError).toBe(false);
+    expect(Object.assign(new Error('look-alike'), { code: 'RS_IN_FLIGHT' }) instanceof RetrySafeError).toBe(
+      false,
+    );
+    // `instanceof` calls Symbol.hasInstance; TypeScript only allows objects on its left-hand side.
+    for (const value of [null, undefined, 'RS_IN_FLIGHT', 42, Symbol.for('retrysafe.error')]) {
+      expect(RetrySafeError[Symbol.hasInstance](value)).toBe(false);
+    }
+  });
+
+  it('works with errors from a real second copy of the module', async () => {
+    // A query string makes the module loader evaluate errors.ts again: new classes, same registered brand.
+    const specifier = './errors.ts?second-copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('./errors.ts');
+    expect(copy.RetrySafeError).not.toBe(RetrySafeError);
+    const error = new copy.PayloadMismatchError('sha256:bbbb', record);
+    expect(error instanceof RetrySafeError).toBe(true);
+    expect(error instanceof PayloadMismatchError).toBe(false);
+    expect(new PayloadMismatchError('sha256:bbbb', record) instanceof copy.RetrySafeError).toBe(true);
+  });
+
+  it('keeps the brand out of sight: a non-enumerable, read-only own symbol', () => {
+    const error = new InFlightError(record);
+    expect(Object.getOwnPropertyDescriptor(error, brand)).toMatchObject({
+      value: true,
+      enumerable: false,
+      writable: false,
+    });
+  });
+});

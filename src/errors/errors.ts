@@ -1,0 +1,197 @@
+import type { IdempotencyRecord } from '../machine/record.ts';
+
+const BRAND = Symbol.for('retrysafe.error');
+
+/** Every error retrysafe raises carries one of these codes. */
+export const ErrorCode = {
+  PayloadMismatch: 'RS_PAYLOAD_MISMATCH',
+  InFlight: 'RS_IN_FLIGHT',
+  WaitTimeout: 'RS_WAIT_TIMEOUT',
+  OutcomeUnknown: 'RS_OUTCOME_UNKNOWN',
+  LeaseLost: 'RS_LEASE_LOST',
+  StoreUnavailable: 'RS_STORE_UNAVAILABLE',
+  InvalidKeyInput: 'RS_INVALID_KEY_INPUT',
+  Configuration: 'RS_CONFIGURATION',
+  OperationFailed: 'RS_OPERATION_FAILED',
+  TombstoneReplay: 'RS_TOMBSTONE_REPLAY',
+  OverrideRefused: 'RS_OVERRIDE_REFUSED',
+  ResolveRefused: 'RS_RESOLVE_REFUSED',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+interface RetrySafeErrorOptions extends ErrorOptions {
+  readonly record?: IdempotencyRecord | undefined;
+}
+
+/**
+ * Base class of every error retrysafe raises. `instanceof` works across duplicate installs of the
+ * package because the check uses a registered symbol, not the class identity.
+ *
+ * @example
+ * ```ts
+ * try { await charge(order) } catch (err) {
+ *   if (err instanceof RetrySafeError && err.code === 'RS_OUTCOME_UNKNOWN') page(err.record)
+ * }
+ * ```
+ */
+export class RetrySafeError extends Error {
+  readonly code: ErrorCode;
+  /** The stored record the error concerns, when there is one. */
+  readonly record: IdempotencyRecord | undefined;
+
+  constructor(code: ErrorCode, message: string, options: RetrySafeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.record = options.record;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+    // Subclasses keep ordinary prototype semantics; the brand only widens the base class check.
+    return this === RetrySafeError || Function.prototype[Symbol.hasInstance].call(this, value);
+  }
+}
+
+/** The key exists with a different payload fingerprint; nothing was sent. */
+export class PayloadMismatchError extends RetrySafeError {
+  /** Fingerprint of the payload that was refused. */
+  readonly fingerprint: string;
+  constructor(fingerprint: string, record: IdempotencyRecord) {
+    super(
+      ErrorCode.PayloadMismatch,
+      `key ${record.key} already holds payload ${record.fingerprint}; refusing ${fingerprint} ` +
+        `(an approved override is the only way to change it)`,
+      { record },
+    );
+    this.fingerprint = fingerprint;
+  }
+}
+
+/** Another attempt holds a live lease on the key and waiting was not allowed. */
+export class InFlightError extends RetrySafeError {
+  constructor(record: IdempotencyRecord, message?: string, code: ErrorCode = ErrorCode.InFlight) {
+    super(code, message ?? `key ${record.key} is in flight (attempt ${record.attempt})`, { record });
+  }
+}
+
+/** Waiting for the in-flight owner took longer than the operation's `waitMs`. */
+export class WaitTimeoutError extends InFlightError {
+  constructor(record: IdempotencyRecord, waitedMs: number) {
+    super(
+      record,
+      `gave up after waiting ${waitedMs} ms for key ${record.key} (attempt ${record.attempt} still in flight)`,
+      ErrorCode.WaitTimeout,
+    );
+  }
+}
+
+/**
+ * The outcome of an earlier attempt could not be established. Nothing is re-executed until a provider
+ * lookup or a person (`resolve`) settles it.
+ */
+export class OutcomeUnknownError extends RetrySafeError {
+  constructor(record: IdempotencyRecord, message?: string, options?: ErrorOptions) {
+    super(
+      ErrorCode.OutcomeUnknown,
+      message ??
+        `outcome of key ${record.key} attempt ${record.attempt} is unknown` +
+          (record.reason === null ? '' : ` (${record.reason})`) +
+          '; reconcile it or resolve it by hand',
+      { record, cause: options?.cause },
+    );
+  }
+}
+
+/** This attempt's lease was taken over; its late write was refused and kept as evidence. */
+export class LeaseLostError extends RetrySafeError {
+  constructor(key: string, attempt: number, record: IdempotencyRecord | undefined, options?: ErrorOptions) {
+    super(
+      ErrorCode.LeaseLost,
+      `attempt ${attempt} of key ${key} lost its lease` +
+        (record === undefined ? '' : ` (the record is now at attempt ${record.attempt}, ${record.state})`),
+      { record, cause: options?.cause },
+    );
+  }
+}
+
+/** The store could not be reached or failed; no downstream call was made (fail closed). */
+export class StoreUnavailableError extends RetrySafeError {
+  constructor(message: string, cause: unknown) {
+    super(ErrorCode.StoreUnavailable, message, { cause });
+  }
+}
+
+/** Key or payload input that cannot be canonicalized, or is out of bounds. Nothing was reserved. */
+export class InvalidKeyInputError extends RetrySafeError {
+  /** JSON-pointer-like path of the offending value, `''` for the root. */
+  readonly path: string;
+  constructor(message: string, path = '') {
+    super(ErrorCode.InvalidKeyInput, path === '' ? message : `${message} at ${path}`);
+    this.path = path;
+  }
+}
+
+/** An operation or store was declared with options that cannot work. */
+export class ConfigurationError extends RetrySafeError {
+  constructor(message: string) {
+    super(ErrorCode.Configuration, message);
+  }
+}
+
+/** Summary of a definitive failure as stored and replayed. */
+export interface FailureSummary {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string | number;
+  readonly status?: number;
+}
+
+/**
+ * The provider definitively refused the write (classified `failed`). The first attempt carries the
+ * original error as `cause`; replays carry only the stored `failure` summary.
+ */
+export class OperationFailedError extends RetrySafeError {
+  readonly failure: FailureSummary;
+  readonly replayed: boolean;
+  constructor(failure: FailureSummary, record: IdempotencyRecord, replayed: boolean, cause?: unknown) {
+    super(
+      ErrorCode.OperationFailed,
+      `key ${record.key} failed: ${failure.name}: ${failure.message}` + (replayed ? ' (replayed)' : ''),
+      { record, cause },
+    );
+    this.failure = failure;
+    this.replayed = replayed;
+  }
+}
+
+/**
+ * The key was settled long ago and only its compact tombstone remains: the write happened (or was
+ * refused) but the full result is gone. Declare `onTombstone` to turn the summary into a value.
+ */
+export class TombstoneReplayError extends RetrySafeError {
+  constructor(record: IdempotencyRecord) {
+    super(
+      ErrorCode.TombstoneReplay,
+      `key ${record.key} was already ${record.state}` +
+        (record.providerRef === null ? '' : ` (provider ref ${record.providerRef})`) +
+        '; only its tombstone remains, so the result cannot be replayed',
+      { record },
+    );
+  }
+}
+
+/** An override request or approval was refused (for example: approver is the requester). */
+export class OverrideRefusedError extends RetrySafeError {
+  constructor(message: string, record?: IdempotencyRecord) {
+    super(ErrorCode.OverrideRefused, message, { record });
+  }
+}
+
+/** A manual or reconciler resolution was refused: the record is not unknown (or lapsed) at that attempt. */
+export class ResolveRefusedError extends RetrySafeError {
+  constructor(message: string, record?: IdempotencyRecord) {
+    super(ErrorCode.ResolveRefused, message, { record });
+  }
+}

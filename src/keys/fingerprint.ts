@@ -1,0 +1,23 @@
+import { createHash } from 'node:crypto';
+import { canonicalize } from './canonicalize.ts';
+
+/** Prefix of fingerprint strings; names the hash so a later algorithm can live beside it. */
+export const FINGERPRINT_PREFIX = 'sha256:';
+
+/** `sha256:<hex>` of already-canonical text. */
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/**
+ * Fingerprint of a payload: SHA-256 over its RFC 8785 canonical form. Two payloads that are equal as
+ * JSON data (whatever their key order) have the same fingerprint.
+ *
+ * @example
+ * ```ts
+ * fingerprint({ amount: 1000, currency: 'eur' }) === fingerprint({ currency: 'eur', amount: 1000 }) // true
+ * ```
+ */
+export function fingerprint(payload: unknown): string {
+  return FINGERPRINT_PREFIX + sha256Hex(canonicalize(payload));
+}
