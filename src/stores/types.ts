@@ -1,0 +1,193 @@
+import type {
+  AuditEntry,
+  IdempotencyRecord,
+  OverrideRequest,
+  RecordState,
+  SettledState,
+} from '../machine/record.ts';
+
+/**
+ * The claim an attempt holds on a key. Every write an attempt makes is conditioned on `attempt` and
+ * `token` (the fencing check), so a holder that lost its claim can never overwrite a newer attempt.
+ */
+export interface Lease {
+  readonly key: string;
+  readonly attempt: number;
+  readonly generation: number;
+  /** Random per attempt; guards against a reused attempt number after a record was deleted. */
+  readonly token: string;
+  /** Lease end on the store's clock. */
+  readonly leaseUntil: number;
+}
+
+export interface BeginRequest {
+  readonly key: string;
+  /** `name@version`. */
+  readonly operation: string;
+  readonly fingerprint: string;
+  readonly retryFailed: boolean;
+  /** Token for the lease if this call reserves. */
+  readonly token: string;
+  readonly leaseMs: number;
+}
+
+/**
+ * Result of `begin`: either this call now holds the key, or the key's current record (unchanged) and the
+ * store time at which it was read, for `decide` to tell the executor what to do next.
+ */
+export type BeginResult =
+  | { readonly reserved: true; readonly lease: Lease; readonly record: IdempotencyRecord }
+  | { readonly reserved: false; readonly record: IdempotencyRecord; readonly now: number };
+
+/** How a holder ends its attempt. */
+export interface Settlement {
+  readonly state: SettledState | typeof RecordState.Unknown;
+  readonly result?: string | null;
+  readonly providerRef?: string | null;
+  readonly reason?: string | null;
+  /** How long the full record lives (ignored for `unknown`, which never expires). */
+  readonly ttlMs: number;
+  /** How long the compact tombstone lives after the TTL. */
+  readonly tombstoneMs: number;
+}
+
+/** Outcome of a fenced write: applied, or refused because the record moved on (then `record` is current). */
+export type FencedResult =
+  | { readonly ok: true; readonly record: IdempotencyRecord }
+  | { readonly ok: false; readonly record: IdempotencyRecord | undefined };
+
+export interface ReclaimRequest {
+  readonly key: string;
+  /** The attempt the caller saw as unknown or lapsed. */
+  readonly attempt: number;
+  readonly token: string;
+  readonly leaseMs: number;
+  /** Why a new attempt is safe (lookup said absent, or a re-send under the provider's key). */
+  readonly reason: string;
+}
+
+export interface ResolveRequest {
+  readonly key: string;
+  /** The attempt the resolver looked at; the resolution is refused if the record moved on. */
+  readonly attempt: number;
+  readonly state: SettledState;
+  readonly result?: string | null;
+  readonly providerRef?: string | null;
+  readonly reason: string;
+  /** Who resolved: `reconciler` for lookups, a person's identity otherwise. */
+  readonly actor: string;
+  readonly ttlMs: number;
+  readonly tombstoneMs: number;
+}
+
+export interface OverrideRequestInput {
+  readonly id: string;
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly requestedBy: string;
+  readonly reason: string;
+}
+
+export interface ListFilter {
+  readonly states?: readonly RecordState[];
+  readonly operation?: string;
+  /** Only records last updated before this store time. */
+  readonly updatedBefore?: number;
+  /** At most this many, oldest update first. Default 100. */
+  readonly limit?: number;
+}
+
+export interface GcOptions {
+  /** Rows per batch (one short transaction or statement each). Default 500. */
+  readonly batchSize?: number;
+  /** Stop after this many batches of each kind. Default unbounded. */
+  readonly maxBatches?: number;
+}
+
+export interface GcSummary {
+  /** Records past their TTL whose result was dropped, leaving a tombstone. */
+  readonly compacted: number;
+  /** Records past their tombstone retention, deleted. */
+  readonly deleted: number;
+}
+
+export interface StoreCapabilities {
+  /** Leases and expiry use the store server's clock rather than the client's. */
+  readonly serverClock: boolean;
+  /** `waitForChange` is woken by the server when a record changes (else the executor polls). */
+  readonly notifications: boolean;
+}
+
+/**
+ * The seam between the executor and a durable store. Every method that changes a record is one atomic
+ * operation; every write by a holder is fenced on `attempt` and `token`. A store that passes
+ * `runStoreContract` (test/contract) keeps the guarantees retrysafe documents.
+ *
+ * Errors: a method throws only when the store itself fails (connection, I/O); refusals are values.
+ */
+export interface Store {
+  readonly name: string;
+  readonly capabilities: StoreCapabilities;
+
+  /** Creates or upgrades the schema. Idempotent; safe to run from several processes at once. */
+  migrate(): Promise<void>;
+
+  /**
+   * Atomically reads the key and, when `decide` says `reserve`, claims it for a new attempt (writing an
+   * audit entry). Otherwise returns the record untouched with the store time it was read at.
+   */
+  begin(request: BeginRequest): Promise<BeginResult>;
+
+  /** Extends a live claim to `now + leaseMs`. Fenced. */
+  heartbeat(lease: Lease, leaseMs: number): Promise<FencedResult>;
+
+  /**
+   * Ends the holder's attempt. Fenced: a stale holder's settlement is refused and appended to the audit
+   * log as a `late_write`, because it may be the only evidence that a write happened.
+   */
+  settle(lease: Lease, settlement: Settlement): Promise<FencedResult>;
+
+  /** `in_flight` with a lapsed lease at exactly `attempt` becomes `unknown`. */
+  markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult>;
+
+  /**
+   * An `unknown` (or lapsed `in_flight`) record at exactly `attempt` gets a new attempt in the same
+   * generation. Returns the new lease, or the current record when it moved on.
+   */
+  reclaim(request: ReclaimRequest): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult>;
+
+  /** An `unknown` (or lapsed `in_flight`) record at exactly `attempt` is settled by a reconciler or a person. */
+  resolve(request: ResolveRequest): Promise<FencedResult>;
+
+  get(key: string): Promise<IdempotencyRecord | undefined>;
+  audit(key: string): Promise<AuditEntry[]>;
+  list(filter: ListFilter): Promise<IdempotencyRecord[]>;
+
+  /**
+   * Records an override request. Refused (`ok: false`) unless the key is `succeeded` or `failed` and the
+   * fingerprint differs from the stored one.
+   */
+  requestOverride(
+    input: OverrideRequestInput,
+  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }>;
+  /**
+   * Approves a pending request: refused when the approver is the requester, or the record's generation
+   * moved on. On success the record accepts the override's fingerprint once.
+   */
+  approveOverride(
+    id: string,
+    approvedBy: string,
+  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }>;
+  listOverrides(key?: string): Promise<OverrideRequest[]>;
+
+  /** Compacts records past their TTL into tombstones and deletes those past tombstone retention. */
+  gc(options?: GcOptions): Promise<GcSummary>;
+
+  /**
+   * Resolves when the record may have changed, or after `timeoutMs`. Stores without notifications leave
+   * it out and the executor polls.
+   */
+  waitForChange?(key: string, timeoutMs: number, signal?: AbortSignal): Promise<void>;
+
+  close(): Promise<void>;
+}
