@@ -1,0 +1,337 @@
+import { randomUUID } from 'node:crypto';
+import {
+  ConfigurationError,
+  InvalidKeyInputError,
+  OverrideRefusedError,
+  ResolveRefusedError,
+  RetrySafeError,
+} from '../errors/errors.ts';
+import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
+import { fingerprint } from '../keys/fingerprint.ts';
+import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
+import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
+import { guard } from './guard.ts';
+import { defaultClassify, encodeResult } from './outcome.ts';
+import {
+  resolvePolicy,
+  type CallContext,
+  type Classification,
+  type LookupAnswer,
+  type LookupContext,
+  type OperationPolicy,
+} from './policy.ts';
+import type { Behaviour, PreparedCall, RunResult, TombstoneSummary } from './prepared.ts';
+import { run } from './run.ts';
+
+/** Declaration of an operation: a named, versioned kind of external write. */
+export interface OperationDefinition<I, T> extends Partial<OperationPolicy> {
+  /** e.g. `charge-order`: 1-64 of a-z, 0-9, `.`, `_`, `-`. */
+  readonly name: string;
+  /** Bump when the meaning of the key fields or the payload changes. */
+  readonly version: number;
+  /** The key fields: the stable identity of the logical operation (an order id), never a time or a random value. */
+  readonly key: (input: I) => unknown;
+  /** Optional tenant or account, shown in the key in clear. */
+  readonly scope?: (input: I) => string | undefined;
+  /** What is actually sent, fingerprinted to refuse a different payload under the same key. @default the input */
+  readonly payload?: (input: I) => unknown;
+  /** The external write. Receives the keys, the attempt and a signal aborted on lease loss. */
+  readonly call: (input: I, context: CallContext) => Promise<T>;
+  /** Classifies an error of `call`. @default connection refused before sending: not_performed; else unknown */
+  readonly classify?: (error: unknown) => Classification;
+  /** Asks the provider whether an attempt with an unknown outcome happened (reconciliation). */
+  readonly lookup?: (input: I, context: LookupContext) => Promise<LookupAnswer<T>>;
+  /** The provider's id of the write (charge id), kept in the tombstone. */
+  readonly providerRef?: (value: T) => string | undefined;
+  /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
+  readonly onTombstone?: (summary: TombstoneSummary) => T;
+}
+
+/** A one-off call's declaration: the key fields and payload are values rather than functions of an input. */
+export type OnceDefinition<T> = Omit<
+  OperationDefinition<undefined, T>,
+  'key' | 'scope' | 'payload' | 'call' | 'lookup'
+> & {
+  readonly key: unknown;
+  readonly scope?: string;
+  readonly payload?: unknown;
+  readonly lookup?: (context: LookupContext) => Promise<LookupAnswer<T>>;
+};
+
+/** A declared operation: call it like the function it wraps. */
+export interface Operation<I, T> {
+  (input: I): Promise<RunResult<T>>;
+  /** `name@version`. */
+  readonly id: string;
+  /** The idempotency key `input` maps to (validates the input; touches no store). */
+  keyOf(input: I): string;
+  /** Asks for a reviewed override so that `input`'s payload may replace the stored one under its key. */
+  requestOverride(input: I, request: { by: string; reason: string }): Promise<OverrideRequest>;
+}
+
+export interface RetrySafeOptions {
+  readonly store: Store;
+  /** Application or team namespace, part of every key. */
+  readonly namespace: string;
+  /** Defaults for every operation's policy. */
+  readonly defaults?: Partial<OperationPolicy>;
+  /** Run `store.migrate()` before first use. @default true */
+  readonly migrate?: boolean;
+}
+
+/** A manual resolution of an unknown outcome. */
+export interface Resolution {
+  readonly state: SettledState;
+  /** For `succeeded`: the result later replays return. */
+  readonly result?: unknown;
+  readonly providerRef?: string;
+  /** Who resolves (recorded in the audit log). */
+  readonly by: string;
+  /** Why (recorded in the audit log). */
+  readonly reason: string;
+}
+
+export interface RetrySafe {
+  readonly store: Store;
+  /** Declares an operation once and returns the function to call it with. */
+  operation<I, T>(definition: OperationDefinition<I, T>): Operation<I, T>;
+  /** A one-off call: key fields and payload given directly. */
+  once<T>(definition: OnceDefinition<T>, call: (context: CallContext) => Promise<T>): Promise<RunResult<T>>;
+  /** Settles an `unknown` (or lapsed) record by hand: who and why go to the audit log. */
+  resolve(key: string, resolution: Resolution): Promise<IdempotencyRecord>;
+  /** Approves an override request; refused when the approver is the requester. */
+  approveOverride(id: string, approval: { by: string }): Promise<OverrideRequest>;
+  overrides(key?: string): Promise<OverrideRequest[]>;
+  get(key: string): Promise<IdempotencyRecord | undefined>;
+  audit(key: string): Promise<AuditEntry[]>;
+  list(filter?: ListFilter): Promise<IdempotencyRecord[]>;
+  gc(options?: GcOptions): Promise<GcSummary>;
+}
+
+/**
+ * Creates a retrysafe client over a store.
+ *
+ * @example
+ * ```ts
+ * const rs = retrysafe({ store: sqliteStore({ path: 'retrysafe.db' }), namespace: 'billing' });
+ * const charge = rs.operation({
+ *   name: 'charge-order', version: 1,
+ *   key: (order: Order) => ({ orderId: order.id }),
+ *   payload: (order) => ({ amount: order.amount, currency: order.currency }),
+ *   call: (order, { providerKey, signal }) => payments.charge(order, { idempotencyKey: providerKey, signal }),
+ *   lookup: async (order) => { const c = await payments.find(order.id); return c ? { status: 'found', value: c } : { status: 'absent' } },
+ * });
+ * const { value, replayed } = await charge(order);
+ * ```
+ */
+export function retrysafe(options: RetrySafeOptions): RetrySafe {
+  const { store, namespace } = options;
+  asConfiguration(() => {
+    assertName('namespace', namespace);
+  });
+  const defaults = resolvePolicy('retrysafe defaults', options.defaults);
+  const policies = new Map<string, OperationPolicy>();
+  const inProcess = new Map<string, { fingerprint: string; promise: Promise<RunResult<unknown>> }>();
+
+  let ready: Promise<void> | undefined;
+  const whenReady = async (): Promise<void> => {
+    if (options.migrate === false) return;
+    ready ??= guard(() => store.migrate(), 'prepare its schema').catch((error: unknown) => {
+      ready = undefined;
+      throw error;
+    });
+    await ready;
+  };
+
+  async function execute<I, T>(call: PreparedCall<I, T>): Promise<RunResult<T>> {
+    // Callers in this process with the same key and payload share one call instead of queueing on the store.
+    const shared = inProcess.get(call.key);
+    if (shared?.fingerprint === call.fingerprint) {
+      return { ...((await shared.promise) as RunResult<T>), replayed: true };
+    }
+    const promise = (async () => {
+      await whenReady();
+      return run(store, call);
+    })();
+    inProcess.set(call.key, { fingerprint: call.fingerprint, promise });
+    try {
+      return await promise;
+    } finally {
+      if (inProcess.get(call.key)?.promise === promise) inProcess.delete(call.key);
+    }
+  }
+
+  function operation<I, T>(definition: OperationDefinition<I, T>): Operation<I, T> {
+    const id = declare(definition);
+    const policy = resolvePolicy(`operation ${id}`, options.defaults, definition);
+    policies.set(id, policy);
+    const behaviour: Behaviour<I, T> = {
+      call: definition.call,
+      classify: definition.classify ?? defaultClassify,
+      lookup: definition.lookup,
+      providerRef: definition.providerRef,
+      onTombstone: definition.onTombstone,
+    };
+    const prepare = (input: I): PreparedCall<I, T> => {
+      const scope = userCode('scope', () => definition.scope?.(input));
+      const fields = userCode('key', () => definition.key(input));
+      const payload =
+        definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
+      return {
+        operation: id,
+        key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
+        fingerprint: fingerprint(payload),
+        input,
+        policy,
+        behaviour,
+      };
+    };
+    // Async so that bad input rejects like every other failure instead of throwing synchronously.
+    const wrapped = async (input: I): Promise<RunResult<T>> => execute(prepare(input));
+    return Object.assign(wrapped, {
+      id,
+      keyOf: (input: I) => prepare(input).key,
+      requestOverride: async (input: I, request: { by: string; reason: string }) => {
+        const call = prepare(input);
+        assertIdentity('by', request.by);
+        assertIdentity('reason', request.reason);
+        await whenReady();
+        const answer = await guard(
+          () =>
+            store.requestOverride({
+              id: randomUUID(),
+              key: call.key,
+              fingerprint: call.fingerprint,
+              requestedBy: request.by,
+              reason: request.reason,
+            }),
+          'record the override request',
+        );
+        if (!answer.ok) throw new OverrideRefusedError(answer.reason, await store.get(call.key));
+        return answer.override;
+      },
+    });
+  }
+
+  function once<T>(
+    definition: OnceDefinition<T>,
+    call: (context: CallContext) => Promise<T>,
+  ): Promise<RunResult<T>> {
+    const { key, scope, payload, lookup, ...rest } = definition;
+    const op = operation<undefined, T>({
+      ...rest,
+      key: () => key,
+      ...(scope === undefined ? {} : { scope: () => scope }),
+      payload: () => (payload === undefined ? null : payload),
+      call: (_input, context) => call(context),
+      ...(lookup === undefined
+        ? {}
+        : { lookup: (_input: undefined, context: LookupContext) => lookup(context) }),
+    });
+    return op(undefined);
+  }
+
+  return {
+    store,
+    operation,
+    once,
+    resolve: async (key, resolution) => {
+      assertIdentity('by', resolution.by);
+      assertIdentity('reason', resolution.reason);
+      await whenReady();
+      const record = await guard(() => store.get(key), 'read the record');
+      if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
+      const policy = policies.get(record.operation) ?? defaults;
+      const result = resolution.state === 'succeeded' ? encodeResult(resolution.result) : null;
+      const resolved = await guard(
+        () =>
+          store.resolve({
+            key,
+            attempt: record.attempt,
+            state: resolution.state,
+            result,
+            providerRef: resolution.providerRef ?? null,
+            reason: resolution.reason,
+            actor: resolution.by,
+            ttlMs: policy.ttlMs,
+            tombstoneMs: policy.tombstoneMs,
+          }),
+        'record the resolution',
+      );
+      if (!resolved.ok) {
+        throw new ResolveRefusedError(
+          `key ${key} is ${record.state} at attempt ${record.attempt}: only an unknown outcome (or a lapsed ` +
+            'lease) can be resolved',
+          resolved.record ?? record,
+        );
+      }
+      return resolved.record;
+    },
+    approveOverride: async (id, approval) => {
+      assertIdentity('by', approval.by);
+      await whenReady();
+      const answer = await guard(() => store.approveOverride(id, approval.by), 'record the approval');
+      if (!answer.ok) throw new OverrideRefusedError(answer.reason);
+      return answer.override;
+    },
+    overrides: async (key) => {
+      await whenReady();
+      return guard(() => store.listOverrides(key), 'list overrides');
+    },
+    get: async (key) => {
+      await whenReady();
+      return guard(() => store.get(key), 'read the record');
+    },
+    audit: async (key) => {
+      await whenReady();
+      return guard(() => store.audit(key), 'read the audit log');
+    },
+    list: async (filter = {}) => {
+      await whenReady();
+      return guard(() => store.list(filter), 'list records');
+    },
+    gc: async (gcOptions) => {
+      await whenReady();
+      return guard(() => store.gc(gcOptions), 'collect expired records');
+    },
+  };
+}
+
+function declare<I, T>(definition: OperationDefinition<I, T>): string {
+  asConfiguration(() => {
+    assertName('operation name', definition.name);
+    assertVersion(definition.version);
+  });
+  for (const name of ['key', 'call'] as const) {
+    if (typeof definition[name] !== 'function') {
+      throw new ConfigurationError(`operation ${definition.name}: ${name} must be a function`);
+    }
+  }
+  return `${definition.name}@${definition.version}`;
+}
+
+function asConfiguration(check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (error instanceof InvalidKeyInputError) throw new ConfigurationError(error.message);
+    throw error;
+  }
+}
+
+/** Runs a user-supplied key/scope/payload function; its failure is bad input, raised before any I/O. */
+function userCode<R>(what: string, fn: () => R): R {
+  try {
+    return fn();
+  } catch (error) {
+    if (error instanceof RetrySafeError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InvalidKeyInputError(`${what}() threw: ${message}`);
+  }
+}
+
+function assertIdentity(what: string, value: unknown): void {
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new ConfigurationError(`${what} must be a non-empty string`);
+  }
+}

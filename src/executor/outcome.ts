@@ -1,0 +1,55 @@
+import type { FailureSummary } from '../errors/errors.ts';
+import type { Classification } from './policy.ts';
+
+/** Connection errors raised before a single byte reached the provider. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/**
+ * Default classification: only an error that proves the request never left this machine (connection
+ * refused, DNS failure, connect timeout) is `not_performed`; everything else might have reached the
+ * provider and is `unknown`. Declare `classify` to recognise the provider's definitive refusals.
+ */
+export function defaultClassify(error: unknown): Classification {
+  let current: unknown = error;
+  // fetch wraps the socket error in `cause`; look a few levels down.
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && NOT_SENT.has(code)) return 'not_performed';
+    current = (current as { cause?: unknown }).cause;
+  }
+  return 'unknown';
+}
+
+/** The part of an error that is stored and replayed for a `failed` outcome. */
+export function summarizeFailure(error: unknown): FailureSummary {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const extra = error as { code?: unknown; status?: unknown; statusCode?: unknown };
+  const status = typeof extra.status === 'number' ? extra.status : extra.statusCode;
+  return {
+    name: error.name,
+    message: error.message,
+    ...(typeof extra.code === 'string' || typeof extra.code === 'number' ? { code: extra.code } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
+  };
+}
+
+/**
+ * Results are stored as `{"value": ...}` so that a call returning `undefined` replays as `undefined`.
+ * Returns null when the value has no JSON form (the outcome is still recorded, without a replayable result).
+ */
+export function encodeResult(value: unknown): string | null {
+  try {
+    return JSON.stringify({ value });
+  } catch {
+    return null;
+  }
+}
+
+export function decodeResult(text: string): unknown {
+  return (JSON.parse(text) as { value?: unknown }).value;
+}
+
+export function decodeFailure(text: string | null, fallback: string | null): FailureSummary {
+  if (text === null) return { name: 'Error', message: fallback ?? 'failed' };
+  return JSON.parse(text) as FailureSummary;
+}

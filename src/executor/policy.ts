@@ -1,0 +1,129 @@
+import { ConfigurationError } from '../errors/errors.ts';
+import type { IdempotencyRecord } from '../machine/record.ts';
+
+const SECOND = 1000;
+const DAY = 86_400 * SECOND;
+
+/** How a failure of the wrapped call is classified (SEMANTICS.md, invariant 5). */
+export type Classification = 'failed' | 'not_performed' | 'unknown';
+
+/** What the wrapped call gets besides its input. */
+export interface CallContext {
+  /** Our idempotency key for this logical operation. */
+  readonly key: string;
+  /** The key to send in the provider's native idempotency field (UUIDv5 of key and generation). */
+  readonly providerKey: string;
+  /** This attempt's fencing number. */
+  readonly attempt: number;
+  /** Override generation; changes the provider key. */
+  readonly generation: number;
+  /** Aborted when this attempt loses its lease: stop and do not start new side effects. */
+  readonly signal: AbortSignal;
+}
+
+/** A provider lookup's three-valued answer (SEMANTICS.md, invariant 8). */
+export type LookupAnswer<T> =
+  | { readonly status: 'found'; readonly value: T; readonly providerRef?: string }
+  | { readonly status: 'absent' }
+  | { readonly status: 'unknown'; readonly reason?: string };
+
+export interface LookupContext {
+  readonly key: string;
+  readonly providerKey: string;
+  /** The attempt whose outcome is being established. */
+  readonly attempt: number;
+  readonly record: IdempotencyRecord;
+}
+
+/** Timing and failure policy of an operation. All durations are milliseconds. */
+export interface OperationPolicy {
+  /**
+   * How long the full record (with its result) is kept after the outcome is recorded. Must cover the
+   * longest retry/redelivery chain of the trigger (`retryWindowMs`).
+   * @default 7 days
+   */
+  readonly ttlMs: number;
+  /**
+   * How long the compact tombstone (fingerprint, outcome, provider reference) outlives the TTL, so a
+   * late replay is recognised instead of performed again. After it, the key means a new write.
+   * @default 30 days
+   */
+  readonly tombstoneMs: number;
+  /** Lease of one attempt; renewed every third of it while the call runs. @default 30 s */
+  readonly leaseMs: number;
+  /** How long a caller waits for another attempt in flight; 0 raises `InFlightError` at once. @default 30 s */
+  readonly waitMs: number;
+  /** A stored `failed` outcome allows a new attempt instead of replaying the failure. @default false */
+  readonly retryFailed: boolean;
+  /**
+   * The trigger's retry/redelivery window (queue redelivery, webhook retries). The TTL must cover it;
+   * declaring a shorter TTL is a configuration error. @default 0 (not declared)
+   */
+  readonly retryWindowMs: number;
+  /**
+   * The provider honours our provider key for this long after the first request (its retention), so
+   * re-sending the same request under the same key is safe within it. 0: never re-send. @default 0
+   */
+  readonly resendWithinMs: number;
+  /** Provider lag: a lookup's `absent` is trusted only this long after the attempt. @default 0 */
+  readonly lookupSettleMs: number;
+}
+
+export const DEFAULT_POLICY: OperationPolicy = Object.freeze({
+  ttlMs: 7 * DAY,
+  tombstoneMs: 30 * DAY,
+  leaseMs: 30 * SECOND,
+  waitMs: 30 * SECOND,
+  retryFailed: false,
+  retryWindowMs: 0,
+  resendWithinMs: 0,
+  lookupSettleMs: 0,
+});
+
+const POLICY_OPTIONS = Object.keys(DEFAULT_POLICY) as readonly (keyof OperationPolicy)[];
+
+const DURATIONS = [
+  'ttlMs',
+  'tombstoneMs',
+  'leaseMs',
+  'waitMs',
+  'retryWindowMs',
+  'resendWithinMs',
+  'lookupSettleMs',
+] as const satisfies readonly (keyof OperationPolicy)[];
+
+/** Merges and checks a policy; throws `ConfigurationError` naming the option and the numbers. */
+export function resolvePolicy(
+  where: string,
+  ...layers: readonly (Partial<OperationPolicy> | undefined)[]
+): OperationPolicy {
+  const merged: Record<string, unknown> = { ...DEFAULT_POLICY };
+  // Layers may be whole operation definitions: take only the policy's own options from them.
+  for (const layer of layers) {
+    for (const name of POLICY_OPTIONS) {
+      const value: unknown = layer?.[name];
+      if (value !== undefined) merged[name] = value;
+    }
+  }
+  const policy = merged as unknown as OperationPolicy;
+  for (const name of DURATIONS) {
+    const value = policy[name];
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new ConfigurationError(
+        `${where}: ${name} must be a non-negative integer of ms, got ${String(value)}`,
+      );
+    }
+  }
+  if (typeof (policy.retryFailed as unknown) !== 'boolean') {
+    throw new ConfigurationError(`${where}: retryFailed must be a boolean`);
+  }
+  if (policy.ttlMs === 0) throw new ConfigurationError(`${where}: ttlMs must be above 0`);
+  if (policy.leaseMs < 3) throw new ConfigurationError(`${where}: leaseMs must be at least 3 ms`);
+  if (policy.ttlMs < policy.retryWindowMs) {
+    throw new ConfigurationError(
+      `${where}: ttlMs (${policy.ttlMs}) is shorter than the trigger's retryWindowMs (${policy.retryWindowMs}); ` +
+        `a redelivery after the TTL would be performed again. Raise ttlMs to at least ${policy.retryWindowMs}.`,
+    );
+  }
+  return Object.freeze(policy);
+}

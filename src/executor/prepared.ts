@@ -1,0 +1,42 @@
+import type { IdempotencyRecord } from '../machine/record.ts';
+import type { CallContext, Classification, LookupAnswer, LookupContext, OperationPolicy } from './policy.ts';
+
+/** What a tombstone hit knows: the write's outcome summary, not its result. */
+export interface TombstoneSummary {
+  readonly state: 'succeeded' | 'failed';
+  readonly providerRef: string | null;
+  readonly record: IdempotencyRecord;
+}
+
+/** The behaviour of an operation, independent of any one input. */
+export interface Behaviour<I, T> {
+  readonly call: (input: I, context: CallContext) => Promise<T>;
+  readonly classify: (error: unknown) => Classification;
+  readonly lookup: ((input: I, context: LookupContext) => Promise<LookupAnswer<T>>) | undefined;
+  readonly providerRef: ((value: T) => string | undefined) | undefined;
+  readonly onTombstone: ((summary: TombstoneSummary) => T) | undefined;
+}
+
+/** One call, validated and keyed: everything the run loop needs, computed before the store is touched. */
+export interface PreparedCall<I, T> {
+  /** `name@version`. */
+  readonly operation: string;
+  readonly key: string;
+  readonly fingerprint: string;
+  readonly input: I;
+  readonly policy: OperationPolicy;
+  readonly behaviour: Behaviour<I, T>;
+}
+
+/** What a wrapped call resolves to. */
+export interface RunResult<T> {
+  readonly value: T;
+  /** True when this call did not perform the write: a stored result, a shared in-process call, or a lookup. */
+  readonly replayed: boolean;
+  /** True when the value came from a provider lookup after an unknown outcome. */
+  readonly reconciled: boolean;
+  readonly key: string;
+  readonly providerKey: string;
+  readonly attempt: number;
+  readonly generation: number;
+}

@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { publish } from '../diagnostics.ts';
+import { OutcomeUnknownError } from '../errors/errors.ts';
+import { providerKey } from '../keys/provider-key.ts';
+import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
+import type { Lease, Store } from '../stores/types.ts';
+import { encodeResult } from './outcome.ts';
+import type { LookupAnswer } from './policy.ts';
+import type { PreparedCall, RunResult } from './prepared.ts';
+import { guard } from './guard.ts';
+import { replayIdentity } from './identity.ts';
+import { providerRefOf } from './settlement.ts';
+
+/** Where reconciliation left the key. */
+export type ReconcileStep<T> =
+  | { readonly kind: 'done'; readonly result: RunResult<T> }
+  | {
+      readonly kind: 'claimed';
+      readonly lease: Lease;
+      readonly record: IdempotencyRecord;
+      readonly sentAt: number;
+    }
+  /** The record moved on (another caller acted): read it again. */
+  | { readonly kind: 'again' };
+
+/**
+ * Establishes what happened to an attempt whose holder vanished (lapsed lease) or whose outcome is
+ * unknown, without ever re-executing on a guess: re-send under the same provider key while the
+ * provider still remembers it, else ask the provider (lookup), else raise `OutcomeUnknownError`.
+ */
+export async function reconcile<I, T>(
+  store: Store,
+  call: PreparedCall<I, T>,
+  seen: IdempotencyRecord,
+  now: number,
+): Promise<ReconcileStep<T>> {
+  let record = seen;
+  if (record.state === RecordState.InFlight) {
+    const marked = await guard(
+      () => store.markUnknown(call.key, record.attempt, 'lease lapsed before the outcome was recorded'),
+      'mark the lapsed attempt unknown',
+    );
+    if (!marked.ok) return { kind: 'again' };
+    record = marked.record;
+    publish('unknown', {
+      key: call.key,
+      operation: call.operation,
+      attempt: record.attempt,
+      reason: record.reason,
+    });
+  }
+
+  const { resendWithinMs, lookupSettleMs } = call.policy;
+  if (resendWithinMs > 0 && now < record.createdAt + resendWithinMs) {
+    return claim(store, call, record, 're-send under the same provider key within its retention');
+  }
+
+  const lookup = call.behaviour.lookup;
+  if (lookup === undefined) throw new OutcomeUnknownError(record);
+  let answer: LookupAnswer<T>;
+  try {
+    answer = await lookup(call.input, {
+      key: call.key,
+      providerKey: providerKey(call.key, record.generation),
+      attempt: record.attempt,
+      record,
+    });
+  } catch (error) {
+    throw new OutcomeUnknownError(record, `lookup for key ${call.key} failed; the outcome stays unknown`, {
+      cause: error,
+    });
+  }
+  publish('reconcile', {
+    key: call.key,
+    operation: call.operation,
+    attempt: record.attempt,
+    answer: answer.status,
+  });
+
+  switch (answer.status) {
+    case 'found': {
+      const resolved = await guard(
+        () =>
+          store.resolve({
+            key: call.key,
+            attempt: record.attempt,
+            state: RecordState.Succeeded,
+            result: encodeResult(answer.value),
+            providerRef: answer.providerRef ?? providerRefOf(call, answer.value),
+            reason: 'reconciled: the provider lookup found the write',
+            actor: 'reconciler',
+            ttlMs: call.policy.ttlMs,
+            tombstoneMs: call.policy.tombstoneMs,
+          }),
+        'record the reconciled outcome',
+      );
+      if (!resolved.ok) return { kind: 'again' };
+      return {
+        kind: 'done',
+        result: {
+          ...replayIdentity(call.key, resolved.record),
+          value: answer.value,
+          replayed: true,
+          reconciled: true,
+        },
+      };
+    }
+    case 'absent':
+      // A lagging provider may not show a write yet: trust "absent" only after its settle delay.
+      if (now < record.updatedAt + lookupSettleMs) {
+        throw new OutcomeUnknownError(
+          record,
+          `lookup found no write for key ${call.key}, but the provider may lag until ` +
+            `${new Date(record.updatedAt + lookupSettleMs).toISOString()}; try again after that`,
+        );
+      }
+      return claim(store, call, record, 'reconciled: the provider lookup found no write');
+    case 'unknown':
+      throw new OutcomeUnknownError(
+        record,
+        `lookup could not tell whether key ${call.key} was written` +
+          (answer.reason === undefined ? '' : ` (${answer.reason})`),
+      );
+  }
+}
+
+async function claim<I, T>(
+  store: Store,
+  call: PreparedCall<I, T>,
+  record: IdempotencyRecord,
+  reason: string,
+): Promise<ReconcileStep<T>> {
+  const sentAt = Date.now();
+  const claimed = await guard(
+    () =>
+      store.reclaim({
+        key: call.key,
+        attempt: record.attempt,
+        token: randomUUID(),
+        leaseMs: call.policy.leaseMs,
+        reason,
+      }),
+    'claim a new attempt',
+  );
+  if (!('lease' in claimed)) return { kind: 'again' };
+  return { kind: 'claimed', lease: claimed.lease, record: claimed.record, sentAt };
+}

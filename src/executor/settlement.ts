@@ -1,0 +1,61 @@
+import { RecordState } from '../machine/record.ts';
+import type { Settlement } from '../stores/types.ts';
+import { encodeResult, summarizeFailure } from './outcome.ts';
+import type { Classification } from './policy.ts';
+import type { PreparedCall } from './prepared.ts';
+
+/** How the wrapped call ended, before it is recorded. */
+export type CallOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: unknown; readonly classification: Classification };
+
+/** Turns a classified outcome into the settlement the store records. */
+export function settlementFor<I, T>(call: PreparedCall<I, T>, outcome: CallOutcome<T>): Settlement {
+  const lifetime = { ttlMs: call.policy.ttlMs, tombstoneMs: call.policy.tombstoneMs };
+  if (outcome.ok) {
+    const result = encodeResult(outcome.value);
+    return {
+      ...lifetime,
+      state: RecordState.Succeeded,
+      result,
+      providerRef: providerRefOf(call, outcome.value),
+      reason: result === null ? 'the result has no JSON form; only the outcome is kept' : null,
+    };
+  }
+  switch (outcome.classification) {
+    case 'failed': {
+      const failure = summarizeFailure(outcome.error);
+      return {
+        ...lifetime,
+        state: RecordState.Failed,
+        result: JSON.stringify(failure),
+        reason: `${failure.name}: ${failure.message}`,
+      };
+    }
+    case 'not_performed':
+      return {
+        ...lifetime,
+        state: RecordState.Released,
+        reason: `not performed: ${describe(outcome.error)}`,
+      };
+    case 'unknown':
+      return { ...lifetime, state: RecordState.Unknown, reason: describe(outcome.error) };
+  }
+}
+
+export function providerRefOf<I, T>(call: PreparedCall<I, T>, value: T): string | null {
+  try {
+    return call.behaviour.providerRef?.(value) ?? null;
+  } catch {
+    // A reference extractor must never turn a recorded success into a failure.
+    return null;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${error.name}${typeof code === 'string' ? ` ${code}` : ''}: ${error.message}`.slice(0, 500);
+  }
+  return String(error).slice(0, 500);
+}

@@ -1,0 +1,31 @@
+/**
+ * retrysafe: external write calls that happen once in effect, whatever retries, replays, crashes and
+ * concurrent runs do. The root export is store-independent; stores live at `retrysafe/<store>`.
+ */
+export {
+  retrysafe,
+  type Operation,
+  type OperationDefinition,
+  type Resolution,
+  type RetrySafe,
+  type RetrySafeOptions,
+} from './executor/client.ts';
+export {
+  DEFAULT_POLICY,
+  type CallContext,
+  type Classification,
+  type LookupAnswer,
+  type LookupContext,
+  type OperationPolicy,
+} from './executor/policy.ts';
+export { defaultClassify } from './executor/outcome.ts';
+export type { RunResult, TombstoneSummary } from './executor/prepared.ts';
+export { channels, type ChannelName } from './diagnostics.ts';
+export * from './errors/errors.ts';
+export { canonicalize, type JsonValue } from './keys/canonicalize.ts';
+export { fingerprint, FINGERPRINT_PREFIX } from './keys/fingerprint.ts';
+export { deriveKey, KEY_SCHEME, MAX_KEY_FIELDS_BYTES, type KeyInput } from './keys/derive.ts';
+export { providerKey, uuidV5, PROVIDER_KEY_NAMESPACE } from './keys/provider-key.ts';
+export { decide, reservedRecord, isPastTombstone, type Decision, type Incoming } from './machine/decide.ts';
+export * from './machine/record.ts';
+export type * from './stores/types.ts';
