@@ -1,0 +1,266 @@
+import { decide, reservedRecord } from '../../machine/decide.ts';
+import {
+  AuditEvent,
+  OverrideStatus,
+  RecordState,
+  type IdempotencyRecord,
+  type OverrideRequest,
+} from '../../machine/record.ts';
+import type {
+  BeginRequest,
+  BeginResult,
+  FencedResult,
+  Lease,
+  OverrideRequestInput,
+  ReclaimRequest,
+  ResolveRequest,
+  Settlement,
+} from '../types.ts';
+import type { SqliteDatabase } from './driver.ts';
+import type { Statements } from './statements.ts';
+import {
+  endedRecord,
+  holds,
+  isLapsed,
+  isUnsettled,
+  leaseOf,
+  reclaimedRecord,
+  unknownRecord,
+} from './transitions.ts';
+
+/** The identity the library itself writes audit entries under. */
+const EXECUTOR = 'executor';
+
+type OverrideAnswer = { ok: true; override: OverrideRequest } | { ok: false; reason: string };
+
+/**
+ * Every transition as one `BEGIN IMMEDIATE` transaction: the write lock is taken before the record is
+ * read, so the read, the decision and the write cannot interleave with another connection's. Time is
+ * read inside the transaction, after the lock is held.
+ */
+export class SqliteOperations {
+  readonly begin: (request: BeginRequest) => BeginResult;
+  readonly heartbeat: (lease: Lease, leaseMs: number) => FencedResult;
+  readonly settle: (lease: Lease, settlement: Settlement) => FencedResult;
+  readonly markUnknown: (key: string, attempt: number, reason: string) => FencedResult;
+  readonly reclaim: (request: ReclaimRequest) => { lease: Lease; record: IdempotencyRecord } | FencedResult;
+  readonly resolve: (request: ResolveRequest) => FencedResult;
+  readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
+  readonly approveOverride: (id: string, approvedBy: string) => OverrideAnswer;
+  readonly deleteBatch: (limit: number) => number;
+  readonly compactBatch: (limit: number) => number;
+
+  constructor(db: SqliteDatabase, s: Statements) {
+    const immediate = <A extends unknown[], R>(fn: (now: number, ...args: A) => R): ((...args: A) => R) => {
+      const transaction = db.transaction((...args: A) => fn(Date.now(), ...args));
+      return (...args: A) => transaction.immediate(...args);
+    };
+
+    this.begin = immediate((now, request: BeginRequest): BeginResult => {
+      const previous = s.record(request.key);
+      const decision = decide(previous, request, now);
+      if (decision.kind !== 'reserve') return { reserved: false, record: decision.record, now };
+      const record = reservedRecord(previous, decision, request, now);
+      s.write(record);
+      const audit = { key: request.key, at: now, attempt: record.attempt, actor: EXECUTOR };
+      if (decision.override && previous !== undefined) {
+        const id = s.useOverride(request.key, request.fingerprint, previous.generation);
+        s.appendAudit({
+          ...audit,
+          event: AuditEvent.OverrideUsed,
+          detail: { override: id ?? null, fingerprint: request.fingerprint, generation: record.generation },
+        });
+      }
+      s.appendAudit({
+        ...audit,
+        event: AuditEvent.Reserved,
+        detail: {
+          operation: request.operation,
+          fingerprint: request.fingerprint,
+          generation: record.generation,
+          token: request.token,
+          leaseUntil: record.leaseUntil,
+          fresh: decision.fresh,
+        },
+      });
+      return { reserved: true, lease: leaseOf(record), record };
+    });
+
+    this.heartbeat = immediate((now, lease: Lease, leaseMs: number): FencedResult => {
+      const current = s.record(lease.key);
+      if (!holds(current, lease)) return { ok: false, record: current };
+      const record = { ...current, leaseUntil: now + leaseMs, updatedAt: now };
+      s.write(record);
+      return { ok: true, record };
+    });
+
+    this.settle = immediate((now, lease: Lease, settlement: Settlement): FencedResult => {
+      const current = s.record(lease.key);
+      const audit = { key: lease.key, at: now, attempt: lease.attempt, actor: EXECUTOR };
+      if (!holds(current, lease)) {
+        // The write may have happened: keep the stale holder's whole settlement as evidence.
+        s.appendAudit({
+          ...audit,
+          event: AuditEvent.LateWrite,
+          detail: { ...settlement, token: lease.token, generation: lease.generation },
+        });
+        return { ok: false, record: current };
+      }
+      const record = endedRecord(current, settlement, now);
+      s.write(record);
+      s.appendAudit({
+        ...audit,
+        event: AuditEvent.Settled,
+        detail: { state: record.state, providerRef: record.providerRef, reason: record.reason },
+      });
+      return { ok: true, record };
+    });
+
+    this.markUnknown = immediate((now, key: string, attempt: number, reason: string): FencedResult => {
+      const current = s.record(key);
+      if (current?.attempt !== attempt || !isLapsed(current, now)) return { ok: false, record: current };
+      const record = unknownRecord(current, reason, now);
+      s.write(record);
+      s.appendAudit({
+        key,
+        at: now,
+        attempt,
+        actor: EXECUTOR,
+        event: AuditEvent.MarkedUnknown,
+        detail: { reason, token: current.leaseOwner, leaseUntil: current.leaseUntil },
+      });
+      return { ok: true, record };
+    });
+
+    this.reclaim = immediate((now, request: ReclaimRequest) => {
+      const current = s.record(request.key);
+      if (!isUnsettled(current, request.attempt, now)) return { ok: false, record: current };
+      const record = reclaimedRecord(current, request.token, request.leaseMs, now);
+      s.write(record);
+      s.appendAudit({
+        key: request.key,
+        at: now,
+        attempt: record.attempt,
+        actor: EXECUTOR,
+        event: AuditEvent.Reclaimed,
+        // What the previous attempt left behind is kept: the new attempt overwrites it.
+        detail: { reason: request.reason, token: request.token, previous: evidenceOf(current) },
+      });
+      return { lease: leaseOf(record), record };
+    });
+
+    this.resolve = immediate((now, request: ResolveRequest): FencedResult => {
+      const current = s.record(request.key);
+      if (!isUnsettled(current, request.attempt, now)) return { ok: false, record: current };
+      const record = endedRecord(current, request, now);
+      s.write(record);
+      s.appendAudit({
+        key: request.key,
+        at: now,
+        attempt: request.attempt,
+        actor: request.actor,
+        event: AuditEvent.Resolved,
+        detail: {
+          state: request.state,
+          reason: request.reason,
+          result: record.result,
+          providerRef: record.providerRef,
+          previous: evidenceOf(current),
+        },
+      });
+      return { ok: true, record };
+    });
+
+    this.requestOverride = immediate((now, input: OverrideRequestInput): OverrideAnswer => {
+      const current = s.record(input.key);
+      const refusal = overrideRefusal(current, input.fingerprint, now);
+      if (refusal !== undefined || current === undefined) {
+        return { ok: false, reason: refusal ?? 'no record for this key' };
+      }
+      if (s.override(input.id) !== undefined) {
+        return { ok: false, reason: `an override request with id ${input.id} already exists` };
+      }
+      const override: OverrideRequest = {
+        ...input,
+        generation: current.generation,
+        requestedAt: now,
+        approvedBy: null,
+        approvedAt: null,
+        status: OverrideStatus.Pending,
+      };
+      s.insertOverride(override);
+      s.appendAudit({
+        key: input.key,
+        at: now,
+        attempt: current.attempt,
+        actor: input.requestedBy,
+        event: AuditEvent.OverrideRequested,
+        detail: {
+          id: input.id,
+          fingerprint: input.fingerprint,
+          generation: current.generation,
+          reason: input.reason,
+        },
+      });
+      return { ok: true, override };
+    });
+
+    this.approveOverride = immediate((now, id: string, approvedBy: string): OverrideAnswer => {
+      const pending = s.override(id);
+      if (pending === undefined) return { ok: false, reason: `no override request ${id}` };
+      if (pending.status !== OverrideStatus.Pending)
+        return { ok: false, reason: `override ${id} is ${pending.status}` };
+      if (pending.requestedBy === approvedBy) {
+        return { ok: false, reason: 'an override must be approved by someone other than its requester' };
+      }
+      const current = s.record(pending.key);
+      if (current?.generation !== pending.generation) {
+        return { ok: false, reason: `key ${pending.key} moved on since the override was requested` };
+      }
+      const refusal = overrideRefusal(current, pending.fingerprint, now);
+      if (refusal !== undefined) return { ok: false, reason: refusal };
+      const override = s.approveOverride(id, approvedBy, now);
+      if (override === undefined) return { ok: false, reason: `override ${id} is no longer pending` };
+      s.write({ ...current, overrideFingerprint: override.fingerprint, updatedAt: now });
+      s.appendAudit({
+        key: override.key,
+        at: now,
+        attempt: current.attempt,
+        actor: approvedBy,
+        event: AuditEvent.OverrideApproved,
+        detail: { id, fingerprint: override.fingerprint, generation: override.generation },
+      });
+      return { ok: true, override };
+    });
+
+    this.deleteBatch = immediate((now, limit: number) => s.deleteBatch(now, limit));
+    this.compactBatch = immediate((now, limit: number) => s.compactBatch(now, limit));
+  }
+}
+
+/** Why a key cannot take an override to `fingerprint` now, or undefined when it can. */
+function overrideRefusal(
+  record: IdempotencyRecord | undefined,
+  fingerprint: string,
+  now: number,
+): string | undefined {
+  if (record === undefined) return 'no record for this key';
+  if (record.state !== RecordState.Succeeded && record.state !== RecordState.Failed) {
+    return `key ${record.key} is ${record.state}; only a succeeded or failed key can be overridden`;
+  }
+  if (record.fingerprint === fingerprint) return 'the override payload is the stored payload';
+  if (record.expiresAt !== null && now >= record.expiresAt) {
+    return `key ${record.key} is past its TTL; only its tombstone remains`;
+  }
+  return undefined;
+}
+
+function evidenceOf(record: IdempotencyRecord): Record<string, unknown> {
+  return {
+    state: record.state,
+    reason: record.reason,
+    result: record.result,
+    providerRef: record.providerRef,
+    leaseOwner: record.leaseOwner,
+  };
+}

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import { expect, it } from 'vitest';
+import { decide } from '../../src/machine/decide.ts';
+import type { OverrideRequestInput } from '../../src/stores/types.ts';
+import {
+  beginRequest,
+  current,
+  fp,
+  notReserved,
+  reserve,
+  scope,
+  settled,
+  settlement,
+  type ContractContext,
+} from './support.ts';
+
+function overrideInput(key: string, overrides: Partial<OverrideRequestInput> = {}): OverrideRequestInput {
+  return {
+    id: randomUUID(),
+    key,
+    fingerprint: fp('b'),
+    requestedBy: 'alice',
+    reason: 'the amount was wrong; charge the corrected amount',
+    ...overrides,
+  };
+}
+
+/** Reviewed overrides: the only way a different payload reuses a key, and only once. */
+export function overridesContract({ store }: ContractContext): void {
+  it('an override request is refused for missing, in-flight and unknown keys and for the same payload', async () => {
+    const { key } = scope('override-refused');
+    expect((await store().requestOverride(overrideInput(key('missing')))).ok).toBe(false);
+
+    await reserve(store(), key('in-flight'));
+    expect((await store().requestOverride(overrideInput(key('in-flight')))).ok).toBe(false);
+
+    await settled(store(), key('unknown'), {}, { state: 'unknown', result: null, reason: 'timeout' });
+    expect((await store().requestOverride(overrideInput(key('unknown')))).ok).toBe(false);
+
+    await settled(store(), key('done'));
+    const samePayload = await store().requestOverride(overrideInput(key('done'), { fingerprint: fp('a') }));
+    expect(samePayload.ok).toBe(false);
+    expect(!samePayload.ok && samePayload.reason.length).toBeGreaterThan(0);
+    expect(await store().listOverrides(key('done'))).toEqual([]);
+  });
+
+  it('approval needs another identity; an approved override reserves a new generation, once', async () => {
+    const { key } = scope('override-flow');
+    const original = await settled(store(), key());
+    const input = overrideInput(key());
+    const requested = await store().requestOverride(input);
+    expect(requested.ok).toBe(true);
+    if (!requested.ok) return;
+    expect(requested.override).toMatchObject({
+      id: input.id,
+      key: key(),
+      fingerprint: fp('b'),
+      generation: 1,
+      requestedBy: 'alice',
+      reason: input.reason,
+      approvedBy: null,
+      approvedAt: null,
+      status: 'pending',
+    });
+
+    // Pending is not approved: the new payload is still a mismatch.
+    const pending = await notReserved(store(), beginRequest(key(), { fingerprint: fp('b') }));
+    expect(decide(pending.record, { fingerprint: fp('b'), retryFailed: false }, pending.now).kind).toBe(
+      'mismatch',
+    );
+
+    expect((await store().approveOverride(input.id, 'alice')).ok).toBe(false);
+    expect((await store().approveOverride(randomUUID(), 'bob')).ok).toBe(false);
+    const approved = await store().approveOverride(input.id, 'bob');
+    expect(approved.ok).toBe(true);
+    expect(approved.ok && approved.override).toMatchObject({ status: 'approved', approvedBy: 'bob' });
+    expect(approved.ok && approved.override.approvedAt).toEqual(expect.any(Number));
+    expect((await store().approveOverride(input.id, 'carol')).ok).toBe(false);
+    expect(await current(store(), key())).toMatchObject({
+      state: 'succeeded',
+      generation: 1,
+      fingerprint: fp('a'),
+      overrideFingerprint: fp('b'),
+    });
+
+    // The old payload still replays until the override is used.
+    const stillOld = await notReserved(store(), beginRequest(key()));
+    expect(decide(stillOld.record, { fingerprint: fp('a'), retryFailed: false }, stillOld.now).kind).toBe(
+      'replay',
+    );
+
+    const { lease, record } = await reserve(store(), key(), { fingerprint: fp('b') });
+    expect(lease).toMatchObject({ attempt: 2, generation: 2 });
+    expect(record).toMatchObject({
+      state: 'in_flight',
+      fingerprint: fp('b'),
+      attempt: 2,
+      generation: 2,
+      overrideFingerprint: null,
+      result: null,
+      providerRef: null,
+    });
+    expect(record.createdAt).toBeGreaterThanOrEqual(original.updatedAt);
+    expect((await store().settle(lease, settlement({ providerRef: 'ch_2' }))).ok).toBe(true);
+
+    const replay = await notReserved(store(), beginRequest(key(), { fingerprint: fp('b') }));
+    expect(decide(replay.record, { fingerprint: fp('b'), retryFailed: false }, replay.now).kind).toBe(
+      'replay',
+    );
+    const old = await notReserved(store(), beginRequest(key(), { fingerprint: fp('a') }));
+    expect(decide(old.record, { fingerprint: fp('a'), retryFailed: false }, old.now).kind).toBe('mismatch');
+
+    const events = (await store().audit(key())).map((entry) => [entry.event, entry.actor]);
+    expect(events).toContainEqual(['override_requested', 'alice']);
+    expect(events).toContainEqual(['override_approved', 'bob']);
+    expect(events.map(([event]) => event)).toContain('override_used');
+    const overrides = await store().listOverrides(key());
+    expect(overrides).toEqual([expect.objectContaining({ id: input.id, status: 'used', approvedBy: 'bob' })]);
+  });
+
+  it('approval is refused once the record moved to another generation', async () => {
+    const { key } = scope('override-generation');
+    await settled(store(), key());
+    const first = overrideInput(key(), { fingerprint: fp('b') });
+    const second = overrideInput(key(), { fingerprint: fp('c') });
+    expect((await store().requestOverride(first)).ok).toBe(true);
+    expect((await store().requestOverride(second)).ok).toBe(true);
+    expect((await store().approveOverride(first.id, 'bob')).ok).toBe(true);
+    await settled(store(), key(), { fingerprint: fp('b') });
+    expect(await current(store(), key())).toMatchObject({ generation: 2, fingerprint: fp('b') });
+    expect((await store().approveOverride(second.id, 'bob')).ok).toBe(false);
+    const stillRefused = await notReserved(store(), beginRequest(key(), { fingerprint: fp('c') }));
+    expect(stillRefused.record.generation).toBe(2);
+  });
+
+  it('a failed record accepts an override too', async () => {
+    const { key } = scope('override-failed');
+    await settled(store(), key(), {}, { state: 'failed', result: '{"name":"Declined"}', reason: 'declined' });
+    const input = overrideInput(key());
+    expect((await store().requestOverride(input)).ok).toBe(true);
+    expect((await store().approveOverride(input.id, 'bob')).ok).toBe(true);
+    const { lease } = await reserve(store(), key(), { fingerprint: fp('b') });
+    expect(lease.generation).toBe(2);
+  });
+
+  it('listOverrides shows pending, approved and used requests, per key and in all', async () => {
+    const { key } = scope('override-list');
+    for (const name of ['pending', 'approved', 'used']) await settled(store(), key(name));
+    const inputs = {
+      pending: overrideInput(key('pending')),
+      approved: overrideInput(key('approved')),
+      used: overrideInput(key('used')),
+    };
+    for (const input of Object.values(inputs)) expect((await store().requestOverride(input)).ok).toBe(true);
+    expect((await store().approveOverride(inputs.approved.id, 'bob')).ok).toBe(true);
+    expect((await store().approveOverride(inputs.used.id, 'bob')).ok).toBe(true);
+    await reserve(store(), key('used'), { fingerprint: fp('b') });
+
+    for (const [status, input] of Object.entries(inputs)) {
+      const listed = await store().listOverrides(input.key);
+      expect(listed).toEqual([expect.objectContaining({ id: input.id, key: input.key, status })]);
+    }
+    const all = await store().listOverrides();
+    const ours = all.filter((override) => Object.values(inputs).some((input) => input.id === override.id));
+    expect(ours.map((override) => override.status).sort()).toEqual(['approved', 'pending', 'used']);
+  });
+}
