@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The published artifact: every subpath export resolves from `dist/` through the package's own name, and the
+ * root never loads a database driver. `npm test` builds before running the suite.
+ */
+const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { exports: Record<string, unknown> };
+const subpaths = Object.keys(pkg.exports).filter((name) => name !== './package.json');
+
+function node(script: string): string {
+  return execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+}
+
+describe.runIf(existsSync('dist/index.js'))('package exports (built)', () => {
+  it.each(subpaths)('%s resolves from dist', (subpath) => {
+    const name = subpath === '.' ? 'retrysafe' : `retrysafe/${subpath.slice(2)}`;
+    const exported = JSON.parse(
+      node(`const m = await import('${name}'); console.log(JSON.stringify(Object.keys(m)));`),
+    ) as string[];
+    expect(exported.length).toBeGreaterThan(0);
+  });
+
+  it('loads a database driver only when its store is created', () => {
+    const loaded = node(
+      `import { createRequire } from 'node:module';
+       import { tmpdir } from 'node:os';
+       import { join } from 'node:path';
+       const require = createRequire(import.meta.url);
+       const drivers = () => ['better-sqlite3', 'pg', 'ioredis'].filter((d) => require.cache[require.resolve(d)] !== undefined);
+       await import('retrysafe'); await import('retrysafe/sqlite'); await import('retrysafe/postgres'); await import('retrysafe/redis');
+       const before = drivers();
+       const { sqliteStore } = await import('retrysafe/sqlite');
+       const file = join(tmpdir(), 'retrysafe-package-' + process.pid + '.db');
+       const store = sqliteStore({ path: file });
+       console.log(JSON.stringify({ before, after: drivers() }));
+       await store.close();
+       const { rmSync } = await import('node:fs');
+       for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });`,
+    );
+    expect(JSON.parse(loaded)).toEqual({ before: [], after: ['better-sqlite3'] });
+  });
+});
+
+describe('package exports (source)', () => {
+  it('has a dist build when run through npm test', () => {
+    // `npm test` builds first; running vitest alone skips the built checks above instead of failing.
+    expect(subpaths).toEqual(expect.arrayContaining(['.', './sqlite', './postgres', './redis']));
+  });
+});
