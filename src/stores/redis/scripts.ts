@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { RedisClientLike } from './client.ts';
+
+/** Every script of the store, by file name under `./scripts/` (without `.lua`). */
+export const SCRIPT_NAMES = [
+  'begin',
+  'heartbeat',
+  'settle',
+  'mark-unknown',
+  'reclaim',
+  'resolve',
+  'get',
+  'audit',
+  'request-override',
+  'approve-override',
+  'find-override',
+  'overrides',
+  'list',
+  'compact',
+  'delete',
+  'migrate',
+] as const;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
+
+interface LoadedScript {
+  readonly source: string;
+  readonly sha1: string;
+}
+
+/** Helpers prepended to every script (`scripts/lib.lua`). */
+const PRELUDE = 'lib';
+
+async function readScript(name: string): Promise<string> {
+  return readFile(new URL(`./scripts/${name}.lua`, import.meta.url), 'utf8');
+}
+
+/**
+ * The store's Lua scripts, read from the `.lua` files next to this module and run by EVALSHA. When a
+ * node does not know a script (a restart, a failover, `SCRIPT FLUSH`) it is loaded with SCRIPT LOAD on
+ * every primary and the call is retried, so a store never needs a manual reload.
+ */
+export class Scripts {
+  readonly #client: RedisClientLike;
+  readonly #scripts: ReadonlyMap<ScriptName, LoadedScript>;
+
+  private constructor(client: RedisClientLike, scripts: ReadonlyMap<ScriptName, LoadedScript>) {
+    this.#client = client;
+    this.#scripts = scripts;
+  }
+
+  static async read(client: RedisClientLike): Promise<Scripts> {
+    const prelude = await readScript(PRELUDE);
+    const entries = await Promise.all(
+      SCRIPT_NAMES.map(async (name) => {
+        const source = `${prelude}\n${await readScript(name)}`;
+        const sha1 = createHash('sha1').update(source).digest('hex');
+        return [name, { source, sha1 }] as const;
+      }),
+    );
+    return new Scripts(client, new Map(entries));
+  }
+
+  /** SCRIPT LOAD of every script, so the first calls need no retry. */
+  async loadAll(): Promise<void> {
+    for (const script of this.#scripts.values()) await this.#client.scriptLoad(script.source);
+  }
+
+  async run(name: ScriptName, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    const script = this.#scripts.get(name);
+    if (script === undefined) throw new Error(`no Redis script named ${name}`);
+    const argv = args.map(String);
+    try {
+      return await this.#client.evalsha(script.sha1, keys, argv);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      await this.#client.scriptLoad(script.source);
+      return this.#client.evalsha(script.sha1, keys, argv);
+    }
+  }
+}
+
+function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('NOSCRIPT');
+}

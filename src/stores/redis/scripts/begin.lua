@@ -1,0 +1,82 @@
+-- begin: reads the key and, when the conflict table (src/machine/decide.ts) says "reserve", claims it
+-- for a new attempt in the same step. Mirrors `decide` and `reservedRecord` case by case.
+--
+-- KEYS: the per-record layout (lib.lua).
+-- ARGV: 1 key, 2 channel, 3 grace ms, 4 operation, 5 fingerprint, 6 retryFailed ('1' or '0'),
+--       7 lease token, 8 lease ms.
+-- Returns: { 1 if reserved else 0, server now ms, { field, value, ... } of the record after the call }.
+-- Audit: `reserved` (attempt = the new attempt); an override reservation also writes `override_used`.
+
+local key, grace = ARGV[1], tonumber(ARGV[3])
+local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
+local token, lease_ms = ARGV[7], tonumber(ARGV[8])
+
+local now = now_ms()
+local rec = load_record(KEYS[1])
+
+-- The decision: nil (leave the record as it is) or the attempt, generation and kind of the reservation.
+local attempt, generation, fresh, override
+if rec == nil or (rec.tombstoneUntil ~= nil and now >= rec.tombstoneUntil) then
+  -- None, or past its tombstone: a new logical write. The attempt continues while the hash exists.
+  attempt, generation, fresh, override = (rec and rec.attempt or 0) + 1, (rec and rec.generation or 1), true, false
+else
+  local same = rec.fingerprint == fingerprint
+  if rec.state == 'released' then
+    if same then attempt, generation, fresh, override = rec.attempt + 1, rec.generation, false, false end
+  elseif rec.state == 'succeeded' or rec.state == 'failed' then
+    local expired = rec.expiresAt ~= nil and now >= rec.expiresAt
+    if not expired then
+      if not same then
+        if rec.overrideFingerprint == fingerprint then
+          attempt, generation, fresh, override = rec.attempt + 1, rec.generation + 1, true, true
+        end
+      elseif rec.state == 'failed' and retry_failed then
+        attempt, generation, fresh, override = rec.attempt + 1, rec.generation, false, false
+      end
+    end
+  end
+  -- in_flight (live or lapsed) and unknown never reserve here: wait, reconcile or mismatch.
+end
+
+if attempt == nil then return { 0, now, flat_record(rec) } end
+
+local old_state = rec and rec.state
+local claim = {
+  key = key,
+  operation = operation,
+  fingerprint = fingerprint,
+  state = 'in_flight',
+  attempt = attempt,
+  generation = generation,
+  leaseOwner = token,
+  leaseUntil = now + lease_ms,
+  createdAt = now,
+  updatedAt = now,
+}
+if not fresh and rec ~= nil then
+  claim.overrideFingerprint = rec.overrideFingerprint
+  claim.createdAt = rec.createdAt
+end
+save_record(KEYS[1], claim)
+
+if override then
+  -- Exactly the approved request for this fingerprint and generation is used, once.
+  local used = nil
+  local entries = redis.call('HGETALL', KEYS[10])
+  for i = 1, #entries, 2 do
+    local request = cjson.decode(entries[i + 1])
+    if used == nil and request.key == key and request.fingerprint == fingerprint
+      and request.status == 'approved' and request.generation == rec.generation then
+      request.status = 'used'
+      redis.call('HSET', KEYS[10], entries[i], cjson.encode(request))
+      used = request.id
+    end
+  end
+  append_audit(KEYS[2], 'override_used', attempt, 'executor', cjson.encode({
+    id = used, fingerprint = fingerprint, previousFingerprint = rec.fingerprint, generation = generation }), now)
+end
+append_audit(KEYS[2], 'reserved', attempt, 'executor', cjson.encode({
+  fingerprint = fingerprint, generation = generation, leaseUntil = claim.leaseUntil, fresh = fresh,
+  override = override }), now)
+place(key, claim, old_state, grace)
+return { 1, now, flat_record(claim) }

@@ -1,0 +1,46 @@
+-- list: one page per requested state of one bucket's records, oldest update first, for the store to
+-- merge across buckets. Inspects at most `budget` index entries per state, so a rare filter cannot
+-- block the server; the caller continues from the returned offset.
+--
+-- KEYS: 1..5 the bucket's per-state indexes (STATES order in lib.lua).
+-- ARGV: 1 bucket base ('<prefix>{<bucket>}:'), 2 operation ('' for any), 3 updated before (exclusive,
+--       '' for no bound), 4 budget, then per state: state, offset, wanted.
+-- Returns: per requested state { next offset (-1 when exhausted), { field, value, ... }, ... }.
+
+local base, operation, before, budget = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local max = '+inf'
+if before ~= '' then max = '(' .. before end
+
+local function index_of(state)
+  for i, name in ipairs(STATES) do
+    if name == state then return KEYS[i] end
+  end
+  error('unknown record state ' .. tostring(state))
+end
+
+local out = {}
+for i = 5, #ARGV, 3 do
+  local state, offset, wanted = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+  local page = { 0 }
+  local found, inspected, exhausted = 0, 0, false
+  while found < wanted and inspected < budget do
+    local batch = math.min(wanted - found, budget - inspected)
+    local members = redis.call('ZRANGEBYSCORE', index_of(state), '-inf', max, 'LIMIT', offset + inspected, batch)
+    for _, member in ipairs(members) do
+      inspected = inspected + 1
+      local rec = load_record(base .. 'r:' .. member)
+      -- Entries of records Redis already expired are skipped; gc removes them.
+      if rec ~= nil and rec.state == state and (operation == '' or rec.operation == operation) then
+        found = found + 1
+        page[#page + 1] = flat_record(rec)
+      end
+    end
+    if #members < batch then
+      exhausted = true
+      break
+    end
+  end
+  if exhausted then page[1] = -1 else page[1] = offset + inspected end
+  out[#out + 1] = page
+end
+return out

@@ -1,0 +1,27 @@
+-- markUnknown: an in_flight record whose lease lapsed at exactly `attempt` becomes unknown. Its old
+-- holder is fenced out from then on; nothing is re-executed on a guess.
+--
+-- KEYS: the per-record layout (lib.lua).
+-- ARGV: 1 key, 2 channel, 3 grace ms, 4 attempt, 5 reason.
+-- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
+-- Audit: `marked_unknown`.
+
+local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local attempt, reason = tonumber(ARGV[4]), ARGV[5]
+
+local now = now_ms()
+local rec = load_record(KEYS[1])
+if rec == nil or rec.attempt ~= attempt or not lease_lapsed(rec, now) then
+  return fenced_reply(false, now, rec)
+end
+local old_state = rec.state
+rec.state = 'unknown'
+rec.reason = reason
+rec.leaseOwner = nil
+rec.leaseUntil = nil
+rec.updatedAt = now
+save_record(KEYS[1], rec)
+append_audit(KEYS[2], 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now)
+place(key, rec, old_state, grace)
+notify(channel, rec)
+return fenced_reply(true, now, rec)

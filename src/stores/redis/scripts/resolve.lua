@@ -1,0 +1,33 @@
+-- resolve: a reconciler or a person settles an unknown (or lapsed in_flight) record at exactly
+-- `attempt`.
+--
+-- KEYS: the per-record layout (lib.lua).
+-- ARGV: 1 key, 2 channel, 3 grace ms, 4 attempt, 5 state (succeeded, failed or released),
+--       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms.
+-- Optional values are '' for null or '=' .. value.
+-- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
+-- Audit: `resolved` (actor = the resolver, reason in detail).
+
+local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local attempt, state, reason, actor = tonumber(ARGV[4]), ARGV[5], ARGV[8], ARGV[9]
+
+local now = now_ms()
+local rec = load_record(KEYS[1])
+if not open_at(rec, attempt, now) then return fenced_reply(false, now, rec) end
+
+local old_state = rec.state
+rec.state = state
+rec.result = opt(ARGV[6])
+rec.providerRef = opt(ARGV[7])
+rec.reason = reason
+rec.leaseOwner = nil
+rec.leaseUntil = nil
+rec.updatedAt = now
+rec.expiresAt = now + tonumber(ARGV[10])
+rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
+save_record(KEYS[1], rec)
+append_audit(KEYS[2], 'resolved', attempt, actor, cjson.encode({
+  state = state, reason = reason, providerRef = rec.providerRef, previousState = old_state }), now)
+place(key, rec, old_state, grace)
+notify(channel, rec)
+return fenced_reply(true, now, rec)

@@ -1,0 +1,44 @@
+-- settle: the holder ends its attempt. Fenced: applies only while the record is in_flight at the
+-- lease's attempt with the lease's token. A refused settlement is appended to the audit log as a
+-- `late_write` (also for a key without a record), because it may be the only evidence of a write.
+--
+-- KEYS: the per-record layout (lib.lua).
+-- ARGV: 1 key, 2 channel, 3 grace ms, 4 lease attempt, 5 lease token, 6 state (succeeded, failed,
+--       released or unknown), 7 result (optional), 8 providerRef (optional), 9 reason (optional),
+--       10 ttl ms, 11 tombstone ms, 12 the settlement as JSON (the late_write detail).
+-- Optional values are '' for null or '=' .. value.
+-- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
+-- Audit: `settled`, or `late_write` when refused.
+
+local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local attempt, token, state = tonumber(ARGV[4]), ARGV[5], ARGV[6]
+
+local now = now_ms()
+local rec = load_record(KEYS[1])
+if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
+  append_audit(KEYS[2], 'late_write', attempt, 'executor', ARGV[12], now)
+  return fenced_reply(false, now, rec)
+end
+
+local old_state = rec.state
+rec.state = state
+rec.result = opt(ARGV[7])
+rec.providerRef = opt(ARGV[8])
+rec.reason = opt(ARGV[9])
+rec.leaseOwner = nil
+rec.leaseUntil = nil
+rec.updatedAt = now
+if SETTLED[state] then
+  rec.expiresAt = now + tonumber(ARGV[10])
+  rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
+else
+  -- unknown never expires: it blocks the key until reconciled or resolved.
+  rec.expiresAt = nil
+  rec.tombstoneUntil = nil
+end
+save_record(KEYS[1], rec)
+append_audit(KEYS[2], 'settled', attempt, 'executor', cjson.encode({
+  state = state, providerRef = rec.providerRef, reason = rec.reason }), now)
+place(key, rec, old_state, grace)
+notify(channel, rec)
+return fenced_reply(true, now, rec)

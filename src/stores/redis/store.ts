@@ -1,0 +1,333 @@
+import { ConfigurationError } from '../../errors/errors.ts';
+import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../../machine/record.ts';
+import type {
+  BeginRequest,
+  BeginResult,
+  FencedResult,
+  GcOptions,
+  GcSummary,
+  Lease,
+  ListFilter,
+  OverrideRequestInput,
+  ReclaimRequest,
+  ResolveRequest,
+  Settlement,
+  Store,
+  StoreCapabilities,
+} from '../types.ts';
+import {
+  byRequestTime,
+  collectGarbage,
+  decodeOverride,
+  findOverride,
+  listAllOverrides,
+  listRecords,
+} from './buckets.ts';
+import type { RedisClientLike } from './client.ts';
+import { checkDurability, type DurabilityAssertion } from './durability.ts';
+import { BUCKETS, decodeRecord, LAYOUT_VERSION, metaKey, optional, recordKeys } from './layout.ts';
+import { ChangeNotifier } from './notifications.ts';
+import { Scripts, type ScriptName } from './scripts.ts';
+
+export interface RedisStoreSettings {
+  readonly client: RedisClientLike;
+  readonly keyPrefix: string;
+  readonly allowVolatile: boolean;
+  readonly durability: DurabilityAssertion | undefined;
+  readonly pollIntervalMs: number;
+  readonly expiryGraceMs: number;
+  /** Runs when the store closes (quits a client the store created itself). */
+  readonly release: () => Promise<void>;
+}
+
+/** How many records' last seen version a store remembers for its waiters. */
+const SEEN_LIMIT = 10_000;
+
+type Reply = [number, number, unknown[]];
+
+/** The Redis store; created by `redisStore()`. */
+export class RedisStore implements Store {
+  readonly name = 'redis';
+  readonly capabilities: StoreCapabilities = { serverClock: true, notifications: true };
+
+  readonly #settings: RedisStoreSettings;
+  readonly #notifier: ChangeNotifier;
+  /** Scripts read and durability checked; kept only once it succeeded, so a fixed server is re-checked. */
+  #ready: Promise<Scripts> | undefined;
+  /** What `begin` last returned per key without reserving: a waiter's baseline for "it changed". */
+  readonly #seen = new Map<string, string>();
+  #closed = false;
+
+  constructor(settings: RedisStoreSettings) {
+    this.#settings = settings;
+    this.#notifier = new ChangeNotifier(() => settings.client.createSubscriber());
+  }
+
+  async migrate(): Promise<void> {
+    const scripts = await this.#scripts();
+    await scripts.loadAll();
+    const [layout, buckets] = (await scripts.run(
+      'migrate',
+      [metaKey(this.#settings.keyPrefix)],
+      [LAYOUT_VERSION, BUCKETS],
+    )) as [string | null, string | null];
+    if (Number(layout) !== LAYOUT_VERSION || Number(buckets) !== BUCKETS) {
+      throw new ConfigurationError(
+        `the keys under prefix ${JSON.stringify(this.#settings.keyPrefix)} were written with layout ` +
+          `${String(layout)} and ${String(buckets)} buckets; this version of retrysafe writes layout ` +
+          `${LAYOUT_VERSION} with ${BUCKETS} buckets. Use another keyPrefix or the matching retrysafe version.`,
+      );
+    }
+  }
+
+  async begin(request: BeginRequest): Promise<BeginResult> {
+    const [reserved, now, flat] = await this.#record('begin', request.key, [
+      request.operation,
+      request.fingerprint,
+      request.retryFailed ? '1' : '0',
+      request.token,
+      request.leaseMs,
+    ]);
+    const record = required(decodeRecord(flat), request.key);
+    if (reserved !== 1) {
+      this.#remember(record);
+      return { reserved: false, record, now };
+    }
+    return { reserved: true, lease: leaseOf(record), record };
+  }
+
+  async heartbeat(lease: Lease, leaseMs: number): Promise<FencedResult> {
+    return fenced(await this.#record('heartbeat', lease.key, [lease.attempt, lease.token, leaseMs]));
+  }
+
+  async settle(lease: Lease, settlement: Settlement): Promise<FencedResult> {
+    const evidence = JSON.stringify({
+      state: settlement.state,
+      result: settlement.result ?? null,
+      providerRef: settlement.providerRef ?? null,
+      reason: settlement.reason ?? null,
+      ttlMs: settlement.ttlMs,
+      tombstoneMs: settlement.tombstoneMs,
+      lease: { attempt: lease.attempt, generation: lease.generation, token: lease.token },
+    });
+    return fenced(
+      await this.#record('settle', lease.key, [
+        lease.attempt,
+        lease.token,
+        settlement.state,
+        optional(settlement.result),
+        optional(settlement.providerRef),
+        optional(settlement.reason),
+        settlement.ttlMs,
+        settlement.tombstoneMs,
+        evidence,
+      ]),
+    );
+  }
+
+  async markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
+    return fenced(await this.#record('mark-unknown', key, [attempt, reason]));
+  }
+
+  async reclaim(
+    request: ReclaimRequest,
+  ): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
+    const reply = await this.#record('reclaim', request.key, [
+      request.attempt,
+      request.token,
+      request.leaseMs,
+      request.reason,
+    ]);
+    const result = fenced(reply);
+    return result.ok ? { lease: leaseOf(result.record), record: result.record } : result;
+  }
+
+  async resolve(request: ResolveRequest): Promise<FencedResult> {
+    return fenced(
+      await this.#record('resolve', request.key, [
+        request.attempt,
+        request.state,
+        optional(request.result),
+        optional(request.providerRef),
+        request.reason,
+        request.actor,
+        request.ttlMs,
+        request.tombstoneMs,
+      ]),
+    );
+  }
+
+  async get(key: string): Promise<IdempotencyRecord | undefined> {
+    const scripts = await this.#scripts();
+    return decodeRecord(await scripts.run('get', [recordKeys(this.#settings.keyPrefix, key).record], []));
+  }
+
+  async audit(key: string): Promise<AuditEntry[]> {
+    const scripts = await this.#scripts();
+    const reply = (await scripts.run(
+      'audit',
+      [recordKeys(this.#settings.keyPrefix, key).audit],
+      [],
+    )) as string[];
+    return reply.map((json) => {
+      const raw = JSON.parse(json) as Omit<AuditEntry, 'key'>;
+      return {
+        id: raw.id,
+        key,
+        at: raw.at,
+        event: raw.event,
+        attempt: raw.attempt,
+        actor: raw.actor,
+        detail: raw.detail,
+      };
+    });
+  }
+
+  async list(filter: ListFilter): Promise<IdempotencyRecord[]> {
+    return listRecords(await this.#scripts(), this.#settings.keyPrefix, filter);
+  }
+
+  async requestOverride(
+    input: OverrideRequestInput,
+  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+    const reply = (await this.#record('request-override', input.key, [
+      input.id,
+      input.fingerprint,
+      input.requestedBy,
+      input.reason,
+    ])) as unknown as [number, string];
+    return overrideAnswer(reply);
+  }
+
+  async approveOverride(
+    id: string,
+    approvedBy: string,
+  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+    const found = await findOverride(await this.#scripts(), this.#settings.keyPrefix, id);
+    if (found === undefined) return { ok: false, reason: `there is no override request ${id}` };
+    const reply = (await this.#record('approve-override', found.key, [id, approvedBy])) as unknown as [
+      number,
+      string,
+    ];
+    return overrideAnswer(reply);
+  }
+
+  async listOverrides(key?: string): Promise<OverrideRequest[]> {
+    const scripts = await this.#scripts();
+    const prefix = this.#settings.keyPrefix;
+    const overrides =
+      key === undefined
+        ? await listAllOverrides(scripts, prefix)
+        : (
+            (await scripts.run('overrides', [recordKeys(prefix, key).bucket.overrides], [key])) as string[]
+          ).map(decodeOverride);
+    return overrides.sort(byRequestTime);
+  }
+
+  async gc(options?: GcOptions): Promise<GcSummary> {
+    return collectGarbage(await this.#scripts(), this.#settings.keyPrefix, options);
+  }
+
+  /**
+   * Resolves when a script publishes a change of `key`, when a poll every `pollIntervalMs` sees it
+   * moved on, after `timeoutMs`, or when `signal` aborts.
+   */
+  async waitForChange(key: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return;
+    const names = recordKeys(this.#settings.keyPrefix, key);
+    let baseline = this.#seen.get(key);
+    await this.#notifier.wait({
+      channel: names.channel,
+      timeoutMs,
+      signal,
+      pollIntervalMs: this.#settings.pollIntervalMs,
+      changed: async () => {
+        const now = version(await this.get(key));
+        if (baseline === undefined) {
+          baseline = now;
+          return false;
+        }
+        return now !== baseline;
+      },
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#notifier.close();
+    await this.#settings.release();
+  }
+
+  async #scripts(): Promise<Scripts> {
+    if (this.#closed) throw new Error('the Redis store is closed');
+    const ready = (this.#ready ??= this.#prepare());
+    try {
+      return await ready;
+    } catch (error) {
+      if (this.#ready === ready) this.#ready = undefined;
+      throw error;
+    }
+  }
+
+  async #prepare(): Promise<Scripts> {
+    const { client, allowVolatile, durability } = this.#settings;
+    await checkDurability(client, { allowVolatile, durability });
+    return Scripts.read(client);
+  }
+
+  /** Runs a per-record script: the record's keys, then key, channel and grace, then `args`. */
+  async #record(name: ScriptName, key: string, args: readonly (string | number)[]): Promise<Reply> {
+    const scripts = await this.#scripts();
+    const names = recordKeys(this.#settings.keyPrefix, key);
+    return (await scripts.run(name, names.scriptKeys, [
+      key,
+      names.channel,
+      this.#settings.expiryGraceMs,
+      ...args,
+    ])) as Reply;
+  }
+
+  #remember(record: IdempotencyRecord): void {
+    this.#seen.delete(record.key);
+    this.#seen.set(record.key, version(record));
+    if (this.#seen.size > SEEN_LIMIT) {
+      const oldest = this.#seen.keys().next();
+      if (oldest.done !== true) this.#seen.delete(oldest.value);
+    }
+  }
+}
+
+/** What a waiter compares: a change of state, attempt or generation ends a wait. */
+function version(record: IdempotencyRecord | undefined): string {
+  return record === undefined ? 'none' : `${record.state}:${record.attempt}:${record.generation}`;
+}
+
+function leaseOf(record: IdempotencyRecord): Lease {
+  if (record.leaseOwner === null || record.leaseUntil === null) {
+    throw new TypeError(`record ${record.key} was claimed without a lease`);
+  }
+  return {
+    key: record.key,
+    attempt: record.attempt,
+    generation: record.generation,
+    token: record.leaseOwner,
+    leaseUntil: record.leaseUntil,
+  };
+}
+
+function fenced([ok, , flat]: Reply): FencedResult {
+  const record = decodeRecord(flat);
+  if (ok === 1) return { ok: true, record: required(record, 'the settled key') };
+  return { ok: false, record };
+}
+
+function required(record: IdempotencyRecord | undefined, key: string): IdempotencyRecord {
+  if (record === undefined) throw new TypeError(`Redis returned no record for ${key}`);
+  return record;
+}
+
+function overrideAnswer([ok, payload]: [number, string]):
+  { ok: true; override: OverrideRequest } | { ok: false; reason: string } {
+  return ok === 1 ? { ok: true, override: decodeOverride(payload) } : { ok: false, reason: payload };
+}
