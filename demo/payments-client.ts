@@ -1,0 +1,35 @@
+import type { Charge, Order } from './protocol.ts';
+
+/** The payments API answered with an error status. */
+export class PaymentsHttpError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(`payments API answered ${status}: ${message}`);
+    this.name = 'PaymentsHttpError';
+    this.status = status;
+  }
+}
+
+async function failure(res: Response): Promise<PaymentsHttpError> {
+  const text = await res.text().catch(() => '');
+  return new PaymentsHttpError(res.status, text.slice(0, 200));
+}
+
+/** `POST /charges`: charges the order. Every call that reaches the server charges (no idempotency key). */
+export async function createCharge(baseUrl: string, order: Order, signal: AbortSignal): Promise<Charge> {
+  const res = await fetch(`${baseUrl}/charges`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ orderId: order.id, amount: order.amount, currency: order.currency }),
+    signal,
+  });
+  if (res.status !== 201) throw await failure(res);
+  return (await res.json()) as Charge;
+}
+
+/** `GET /charges?orderId=`: the charges the server holds for one order (used to reconcile). */
+export async function findCharges(baseUrl: string, orderId: string, signal: AbortSignal): Promise<Charge[]> {
+  const res = await fetch(`${baseUrl}/charges?orderId=${encodeURIComponent(orderId)}`, { signal });
+  if (res.status !== 200) throw await failure(res);
+  return ((await res.json()) as { data: Charge[] }).data;
+}
