@@ -207,6 +207,24 @@ describe('manual resolution', () => {
 });
 
 describe('lease loss', () => {
+  it('a long call keeps its lease alive: others wait instead of reconciling', async () => {
+    let lookups = 0;
+    const slow = op(() => sleep(250).then(() => 'slow-but-alive'), {
+      leaseMs: 60,
+      lookup: () => {
+        lookups++;
+        return Promise.resolve({ status: 'absent' });
+      },
+    });
+    const owner = slow(16);
+    await sleep(30);
+    const other = op(() => Promise.resolve('must-not-run'), { leaseMs: 60 }, fx.client());
+    expect(await other(16)).toMatchObject({ value: 'slow-but-alive', replayed: true });
+    expect(await owner).toMatchObject({ value: 'slow-but-alive', replayed: false, attempt: 1 });
+    expect(lookups).toBe(0);
+    expect(attempts).toEqual([1]);
+  });
+
   it('a holder whose lease was taken over has its late result refused and kept as evidence', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
