@@ -32,9 +32,10 @@ export async function reconcile<I, T>(
   store: Store,
   call: PreparedCall<I, T>,
   seen: IdempotencyRecord,
-  now: number,
+  readAt: number,
 ): Promise<ReconcileStep<T>> {
   let record = seen;
+  let now = readAt;
   if (record.state === RecordState.InFlight) {
     const marked = await guard(
       () => store.markUnknown(call.key, record.attempt, 'lease lapsed before the outcome was recorded'),
@@ -42,6 +43,8 @@ export async function reconcile<I, T>(
     );
     if (!marked.ok) return { kind: 'again' };
     record = marked.record;
+    // The mark was written at a later store time than the read: judge the settle delay from there.
+    now = Math.max(now, record.updatedAt);
     publish('unknown', {
       key: call.key,
       operation: call.operation,
