@@ -1,0 +1,382 @@
+import type { Names } from './names.ts';
+
+/**
+ * Every statement the store runs. Each transition is ONE statement (one round trip, one implicit
+ * transaction), built from data-modifying CTEs:
+ *
+ * - `old` locks the key's row (`FOR UPDATE`) and, in READ COMMITTED, returns its latest committed
+ *   version even when it changed after the statement's snapshot. A refused write returns it as the
+ *   current record, and the audit rows read what the transition overwrote from it.
+ * - `clock` reads the server clock once, after that lock: integer ms from `clock_timestamp()`. Every
+ *   time a statement writes (lease end, expiry, `at`, the `now` begin returns) is that one value, so a
+ *   lease is exactly `leaseMs` long on the server's clock, and a transition that waited for the row sees
+ *   a later time than the one it waited for.
+ * - the change itself (`INSERT … ON CONFLICT … DO UPDATE … WHERE` or a fenced `UPDATE`), and the audit
+ *   rows it implies, in the same statement.
+ *
+ * Waiters are notified by a trigger on the records table (see the migration), in the same transaction.
+ */
+export interface Statements {
+  readonly begin: string;
+  readonly read: string;
+  readonly heartbeat: string;
+  readonly settle: string;
+  readonly markUnknown: string;
+  readonly reclaim: string;
+  readonly resolve: string;
+  readonly get: string;
+  readonly audit: string;
+  readonly requestOverride: string;
+  readonly approveOverride: string;
+  readonly overrides: string;
+  readonly overridesOfKey: string;
+  readonly gcDelete: string;
+  readonly gcCompact: string;
+  /** `list` with the filters that are set: `WHERE` clauses and their parameters. */
+  list(filter: {
+    states?: readonly string[] | undefined;
+    operation?: string | undefined;
+    updatedBefore?: number | undefined;
+    limit: number;
+  }): { text: string; values: unknown[] };
+}
+
+const RECORD_COLUMNS = [
+  'key',
+  'operation',
+  'fingerprint',
+  'state',
+  'attempt',
+  'generation',
+  'lease_owner',
+  'lease_until',
+  'result',
+  'provider_ref',
+  'reason',
+  'override_fingerprint',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'tombstone_until',
+] as const;
+
+const columns = (alias: string): string => RECORD_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
+
+const NOW_MS = 'floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint';
+
+/**
+ * `clock.now` plus the given durations, capped at the largest integer a JavaScript number holds
+ * exactly, so that "practically forever" (a huge tombstoneMs) stays readable rather than overflowing.
+ */
+function later(...durations: string[]): string {
+  return `LEAST(clock.now + ${durations.map((d) => `${d}::bigint`).join(' + ')}, ${Number.MAX_SAFE_INTEGER})`;
+}
+
+/** `old` (the locked row of key $1) and `clock` (read after the lock). */
+function lockedClock(n: Names): string {
+  return `old AS MATERIALIZED (
+      SELECT r.* FROM ${n.records} AS r WHERE r.key = $1::text FOR UPDATE
+    ),
+    clock AS MATERIALIZED (
+      SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked
+    )`;
+}
+
+/** What a previous attempt left behind, for the audit row of the transition that overwrites it. */
+const EVIDENCE = `json_build_object('state', old.state, 'reason', old.reason, 'result', old.result,
+      'providerRef', old.provider_ref, 'leaseOwner', old.lease_owner, 'leaseUntil', old.lease_until)`;
+
+/**
+ * A fenced transition: `changed` is the updated row or nothing; `previous` the locked current row.
+ * `where` (the fence) reads `old`, the latest version under our lock, so the row itself is found by its
+ * primary key alone: no condition on `r` tempts the planner towards another index.
+ */
+function fenced(n: Names, set: string, where: string, audit: string): string {
+  return `WITH ${lockedClock(n)},
+    changed AS (
+      UPDATE ${n.records} AS r SET ${set}
+      FROM old, clock
+      WHERE r.key = $1::text AND r.key = old.key AND ${where}
+      RETURNING ${columns('r')}
+    )${audit === '' ? '' : `,\n    logged AS (${audit})`}
+    SELECT (SELECT row_to_json(changed) FROM changed) AS changed,
+           (SELECT row_to_json(old) FROM old) AS previous`;
+}
+
+const INSERT_AUDIT = (n: Names): string => `INSERT INTO ${n.audit} (key, at, event, attempt, actor, detail)`;
+
+/** Lapsed as `decide` reads it: `now >= leaseUntil`. */
+const LAPSED = `(old.lease_until IS NULL OR clock.now >= old.lease_until)`;
+const HOLDER = `old.attempt = $2::bigint AND old.lease_owner = $3::text AND old.state = 'in_flight'`;
+const UNSETTLED = `old.attempt = $2::bigint AND (old.state = 'unknown' OR (old.state = 'in_flight' AND ${LAPSED}))`;
+const NOT_EXPIRED = (alias: string): string =>
+  `NOT (${alias}.expires_at IS NOT NULL AND clock.now >= ${alias}.expires_at)`;
+
+export function statements(n: Names): Statements {
+  // The reserve predicate: exactly the rows where decide(...).kind === 'reserve' (src/machine/decide.ts),
+  // read on the conflicting row `r` with now = excluded.updated_at and the incoming fingerprint.
+  const now = 'excluded.updated_at';
+  const pastTombstone = `(r.tombstone_until IS NOT NULL AND ${now} >= r.tombstone_until)`;
+  const expired = `(r.expires_at IS NOT NULL AND ${now} >= r.expires_at)`;
+  const override = `(NOT ${pastTombstone} AND r.state IN ('succeeded', 'failed') AND NOT ${expired}
+      AND r.fingerprint <> excluded.fingerprint
+      AND r.override_fingerprint IS NOT NULL AND r.override_fingerprint = excluded.fingerprint)`;
+  const fresh = `(${pastTombstone} OR ${override})`;
+  const reservable = `(${pastTombstone}
+      OR (r.state = 'released' AND r.fingerprint = excluded.fingerprint)
+      OR (r.state = 'failed' AND NOT ${expired} AND r.fingerprint = excluded.fingerprint AND $4::boolean)
+      OR ${override})`;
+
+  const begin = `WITH ${lockedClock(n)},
+    ins AS (
+      INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
+        lease_until, created_at, updated_at, last_event)
+      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')},
+        clock.now, clock.now, 'reserved_fresh'
+      FROM clock
+      ON CONFLICT (key) DO UPDATE SET
+        operation = excluded.operation,
+        fingerprint = excluded.fingerprint,
+        state = 'in_flight',
+        attempt = r.attempt + 1,
+        generation = CASE WHEN ${override} THEN r.generation + 1 ELSE r.generation END,
+        lease_owner = excluded.lease_owner,
+        lease_until = excluded.lease_until,
+        result = NULL,
+        provider_ref = NULL,
+        reason = NULL,
+        override_fingerprint = CASE WHEN ${fresh} THEN NULL ELSE r.override_fingerprint END,
+        created_at = CASE WHEN ${fresh} THEN excluded.created_at ELSE r.created_at END,
+        updated_at = excluded.updated_at,
+        expires_at = NULL,
+        tombstone_until = NULL,
+        last_event = CASE WHEN ${override} THEN 'override_used'
+                          WHEN ${fresh} THEN 'reserved_fresh' ELSE 'reserved' END
+      WHERE ${reservable}
+      RETURNING r.*
+    ),
+    used AS (
+      UPDATE ${n.overrides} AS o SET status = 'used'
+      FROM ins
+      WHERE ins.last_event = 'override_used' AND o.key = ins.key AND o.status = 'approved'
+        AND o.fingerprint = ins.fingerprint AND o.generation = ins.generation - 1
+      RETURNING o.id
+    ),
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT ins.key, ins.updated_at, e.event, ins.attempt, 'executor', e.detail
+      FROM ins CROSS JOIN LATERAL (VALUES
+        (1, 'override_used', json_build_object('override', (SELECT min(id) FROM used),
+          'fingerprint', ins.fingerprint, 'generation', ins.generation)::text),
+        (2, 'reserved', json_build_object('operation', ins.operation, 'fingerprint', ins.fingerprint,
+          'generation', ins.generation, 'token', ins.lease_owner, 'leaseUntil', ins.lease_until,
+          'fresh', ins.last_event <> 'reserved')::text)
+      ) AS e(ord, event, detail)
+      WHERE e.event = 'reserved' OR ins.last_event = 'override_used'
+      ORDER BY e.ord
+    )
+    SELECT (SELECT row_to_json(ins) FROM ins) AS reserved,
+           (SELECT row_to_json(old) FROM old) AS existing,
+           clock.now
+    FROM clock`;
+
+  const read = `SELECT ${NOW_MS} AS now, (SELECT row_to_json(r) FROM ${n.records} AS r WHERE r.key = $1) AS existing`;
+
+  const heartbeat = fenced(n, `lease_until = ${later('$4')}, updated_at = clock.now`, HOLDER, '');
+
+  // A refused settle is kept as a late write: the call it reports may be the only proof of a write.
+  const settle = fenced(
+    n,
+    `state = $4::text, result = $5::text, provider_ref = $6::text, reason = $7::text,
+       lease_owner = NULL, lease_until = NULL, updated_at = clock.now,
+       expires_at = CASE WHEN $4::text = 'unknown' THEN NULL ELSE ${later('$8')} END,
+       tombstone_until = CASE WHEN $4::text = 'unknown' THEN NULL
+                              ELSE ${later('$8', '$9')} END,
+       last_event = 'settled'`,
+    HOLDER,
+    `${INSERT_AUDIT(n)}
+      SELECT $1, clock.now,
+        CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'settled' ELSE 'late_write' END,
+        $2::bigint, 'executor',
+        CASE WHEN EXISTS (SELECT 1 FROM changed) THEN $10::text ELSE $11::text END
+      FROM clock`,
+  );
+
+  const markUnknown = fenced(
+    n,
+    `state = 'unknown', reason = $3::text, lease_owner = NULL, lease_until = NULL,
+       updated_at = clock.now, last_event = 'marked_unknown'`,
+    `old.attempt = $2::bigint AND old.state = 'in_flight' AND ${LAPSED}`,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, changed.updated_at, 'marked_unknown', changed.attempt, 'executor',
+        json_build_object('reason', $3::text, 'token', old.lease_owner, 'leaseUntil', old.lease_until)::text
+      FROM changed, old`,
+  );
+
+  const reclaim = fenced(
+    n,
+    `state = 'in_flight', attempt = r.attempt + 1, lease_owner = $3::text,
+       lease_until = ${later('$4')}, result = NULL, provider_ref = NULL, reason = NULL,
+       updated_at = clock.now, expires_at = NULL, tombstone_until = NULL, last_event = 'reclaimed'`,
+    UNSETTLED,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, changed.updated_at, 'reclaimed', changed.attempt, 'executor',
+        json_build_object('reason', $5::text, 'token', $3::text, 'previous', ${EVIDENCE})::text
+      FROM changed, old`,
+  );
+
+  const resolve = fenced(
+    n,
+    `state = $3::text, result = $4::text, provider_ref = $5::text, reason = $6::text,
+       lease_owner = NULL, lease_until = NULL, updated_at = clock.now,
+       expires_at = ${later('$8')}, tombstone_until = ${later('$8', '$9')},
+       last_event = 'resolved'`,
+    UNSETTLED,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, changed.updated_at, 'resolved', $2::bigint, $7::text,
+        json_build_object('state', changed.state, 'reason', changed.reason, 'result', changed.result,
+          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE})::text
+      FROM changed, old`,
+  );
+
+  const requestOverride = `WITH
+    old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
+    clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    eligible AS (
+      SELECT old.* FROM old, clock
+      WHERE old.state IN ('succeeded', 'failed') AND old.fingerprint <> $3::text AND ${NOT_EXPIRED('old')}
+    ),
+    ins AS (
+      INSERT INTO ${n.overrides} (id, key, fingerprint, generation, requested_by, reason, requested_at, status)
+      SELECT $1::text, eligible.key, $3::text, eligible.generation, $4::text, $5::text, clock.now, 'pending'
+      FROM eligible, clock
+      ON CONFLICT (id) DO NOTHING
+      RETURNING *
+    ),
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT ins.key, ins.requested_at, 'override_requested', eligible.attempt, ins.requested_by,
+        json_build_object('id', ins.id, 'fingerprint', ins.fingerprint, 'generation', ins.generation,
+          'reason', ins.reason)::text
+      FROM ins, eligible
+    )
+    SELECT (SELECT row_to_json(old) FROM old) AS record,
+           (SELECT row_to_json(ins) FROM ins) AS override,
+           clock.now
+    FROM clock`;
+
+  const approveOverride = `WITH
+    pending AS MATERIALIZED (SELECT o.* FROM ${n.overrides} AS o WHERE o.id = $1 FOR UPDATE),
+    old AS MATERIALIZED (
+      SELECT r.* FROM ${n.records} AS r WHERE r.key = (SELECT key FROM pending) FOR UPDATE
+    ),
+    clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    allowed AS (
+      SELECT pending.id FROM pending, old, clock
+      WHERE pending.status = 'pending' AND pending.requested_by <> $2::text
+        AND old.generation = pending.generation AND old.state IN ('succeeded', 'failed')
+        AND old.fingerprint <> pending.fingerprint AND ${NOT_EXPIRED('old')}
+    ),
+    approved AS (
+      UPDATE ${n.overrides} AS o SET status = 'approved', approved_by = $2::text, approved_at = clock.now
+      FROM allowed, clock
+      WHERE o.id = allowed.id
+      RETURNING o.*
+    ),
+    marked AS (
+      UPDATE ${n.records} AS r
+      SET override_fingerprint = approved.fingerprint, updated_at = approved.approved_at,
+          last_event = 'override_approved'
+      FROM approved
+      WHERE r.key = approved.key
+      RETURNING r.key
+    ),
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT approved.key, approved.approved_at, 'override_approved', old.attempt, $2::text,
+        json_build_object('id', approved.id, 'fingerprint', approved.fingerprint,
+          'generation', approved.generation)::text
+      FROM approved, old
+    )
+    SELECT (SELECT row_to_json(pending) FROM pending) AS pending,
+           (SELECT row_to_json(old) FROM old) AS record,
+           (SELECT row_to_json(approved) FROM approved) AS approved,
+           clock.now
+    FROM clock`;
+
+  // gc: the batch is found through a partial index in index order and stops at the limit; rows another
+  // transaction holds are skipped, not waited for. The time is an InitPlan parameter, so it can be an
+  // index condition (clock_timestamp() itself is volatile and could not). The locked batch (whose rows
+  // FOR UPDATE re-checked against their latest version) is then changed by primary key.
+  const gcDelete = `WITH
+    clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
+    batch AS MATERIALIZED (
+      SELECT r.key FROM ${n.records} AS r
+      WHERE r.tombstone_until IS NOT NULL AND r.tombstone_until <= (SELECT now FROM clock)
+      ORDER BY r.tombstone_until
+      LIMIT $1
+      FOR UPDATE SKIP LOCKED
+    ),
+    gone AS (
+      DELETE FROM ${n.records} AS r
+      WHERE r.key = ANY (ARRAY(SELECT key FROM batch))
+      RETURNING 1
+    )
+    SELECT count(*)::integer AS n FROM gone`;
+
+  const gcCompact = `WITH
+    clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
+    batch AS MATERIALIZED (
+      SELECT r.key FROM ${n.records} AS r
+      WHERE r.result IS NOT NULL AND r.expires_at <= (SELECT now FROM clock)
+      ORDER BY r.expires_at
+      LIMIT $1
+      FOR UPDATE SKIP LOCKED
+    ),
+    compacted AS (
+      UPDATE ${n.records} AS r SET result = NULL
+      WHERE r.key = ANY (ARRAY(SELECT key FROM batch))
+      RETURNING 1
+    )
+    SELECT count(*)::integer AS n FROM compacted`;
+
+  return {
+    begin,
+    read,
+    heartbeat,
+    settle,
+    markUnknown,
+    reclaim,
+    resolve,
+    get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,
+    audit: `SELECT id, key, at, event, attempt, actor, detail FROM ${n.audit} WHERE key = $1 ORDER BY id`,
+    requestOverride,
+    approveOverride,
+    overrides: `SELECT * FROM ${n.overrides} ORDER BY requested_at, id`,
+    overridesOfKey: `SELECT * FROM ${n.overrides} WHERE key = $1 ORDER BY requested_at, id`,
+    gcDelete,
+    gcCompact,
+    list(filter) {
+      const values: unknown[] = [];
+      const where: string[] = [];
+      if (filter.states !== undefined) {
+        values.push([...filter.states]);
+        where.push(`r.state = ANY($${values.length}::text[])`);
+      }
+      if (filter.operation !== undefined) {
+        values.push(filter.operation);
+        where.push(`r.operation = $${values.length}`);
+      }
+      if (filter.updatedBefore !== undefined) {
+        values.push(filter.updatedBefore);
+        where.push(`r.updated_at < $${values.length}::bigint`);
+      }
+      values.push(filter.limit);
+      const text =
+        `SELECT ${columns('r')} FROM ${n.records} AS r` +
+        (where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`) +
+        ` ORDER BY r.updated_at, r.key LIMIT $${values.length}`;
+      return { text, values };
+    },
+  };
+}

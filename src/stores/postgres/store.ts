@@ -1,0 +1,324 @@
+import { ConfigurationError } from '../../errors/errors.ts';
+import {
+  RecordState,
+  type AuditEntry,
+  type IdempotencyRecord,
+  type OverrideRequest,
+} from '../../machine/record.ts';
+import type {
+  BeginRequest,
+  BeginResult,
+  FencedResult,
+  GcOptions,
+  GcSummary,
+  Lease,
+  ListFilter,
+  OverrideRequestInput,
+  ReclaimRequest,
+  ResolveRequest,
+  Settlement,
+  Store,
+  StoreCapabilities,
+} from '../types.ts';
+import { connectListener, type PgPool } from './driver.ts';
+import { ChangeListener } from './listener.ts';
+import { migrate } from './migrate.ts';
+import type { Names } from './names.ts';
+import { explainOverrideRefusal, explainApprovalRefusal, type OverrideAnswer } from './refusals.ts';
+import { jsonRow, toAuditEntry, toOverride, toRecord, toRecordOrUndefined } from './rows.ts';
+import { statements, type Statements } from './sql.ts';
+
+const DEFAULT_LIST_LIMIT = 100;
+const DEFAULT_GC_BATCH = 500;
+/** A begin that neither reserved nor found a row raced a delete; it starts over at most this often. */
+const BEGIN_RETRIES = 3;
+
+export interface PostgresStoreConfig {
+  readonly pool: PgPool;
+  /** Whether `close()` ends the pool (only a pool the store created itself). */
+  readonly ownsPool: boolean;
+  readonly names: Names;
+  readonly pollIntervalMs: number;
+}
+
+/** The PostgreSQL store. Create it with `postgresStore`. */
+export class PostgresStore implements Store {
+  readonly name = 'postgres';
+  readonly capabilities: StoreCapabilities = { serverClock: true, notifications: true };
+  readonly #pool: PgPool;
+  readonly #ownsPool: boolean;
+  readonly #names: Names;
+  readonly #sql: Statements;
+  readonly #pollIntervalMs: number;
+  readonly #listener: ChangeListener;
+  #migrated: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(config: PostgresStoreConfig) {
+    this.#pool = config.pool;
+    this.#ownsPool = config.ownsPool;
+    this.#names = config.names;
+    this.#sql = statements(config.names);
+    this.#pollIntervalMs = config.pollIntervalMs;
+    this.#listener = new ChangeListener(config.names.channel, () => connectListener(this.#pool));
+  }
+
+  /** The schema, tables and NOTIFY channel this store uses. */
+  get names(): Names {
+    return this.#names;
+  }
+
+  migrate(): Promise<void> {
+    this.#open();
+    const running = (this.#migrated ??= migrate(this.#pool, this.#names));
+    // A failed migration is tried again by the next call rather than remembered.
+    running.catch(() => {
+      if (this.#migrated === running) this.#migrated = undefined;
+    });
+    return running;
+  }
+
+  async begin(request: BeginRequest): Promise<BeginResult> {
+    for (let round = 0; ; round++) {
+      const row = await this.#one(this.#sql.begin, [
+        request.key,
+        request.operation,
+        request.fingerprint,
+        request.retryFailed,
+        request.token,
+        request.leaseMs,
+      ]);
+      const reserved = jsonRow(row['reserved']);
+      if (reserved !== undefined) {
+        const record = toRecord(reserved);
+        return { reserved: true, lease: leaseOf(record), record };
+      }
+      const existing = toRecordOrUndefined(jsonRow(row['existing']));
+      if (existing !== undefined) return { reserved: false, record: existing, now: Number(row['now']) };
+      // The conflicting row was inserted after this statement's snapshot, so `old` could not see it;
+      // it is committed now.
+      const read = await this.#one(this.#sql.read, [request.key]);
+      const record = toRecordOrUndefined(jsonRow(read['existing']));
+      if (record !== undefined) return { reserved: false, record, now: Number(read['now']) };
+      if (round >= BEGIN_RETRIES) {
+        throw new Error(`retrysafe: key ${request.key} kept appearing and disappearing during begin`);
+      }
+    }
+  }
+
+  async heartbeat(lease: Lease, leaseMs: number): Promise<FencedResult> {
+    return fencedResult(
+      await this.#one(this.#sql.heartbeat, [lease.key, lease.attempt, lease.token, leaseMs]),
+    );
+  }
+
+  async settle(lease: Lease, settlement: Settlement): Promise<FencedResult> {
+    assertState(settlement.state, [
+      RecordState.Succeeded,
+      RecordState.Failed,
+      RecordState.Released,
+      RecordState.Unknown,
+    ]);
+    const result = settlement.result ?? null;
+    const providerRef = settlement.providerRef ?? null;
+    const reason = settlement.reason ?? null;
+    const settled = JSON.stringify({ state: settlement.state, providerRef, reason });
+    // The stale holder's whole settlement: it may be the only evidence that the write happened.
+    const late = JSON.stringify({
+      state: settlement.state,
+      result,
+      providerRef,
+      reason,
+      ttlMs: settlement.ttlMs,
+      tombstoneMs: settlement.tombstoneMs,
+      token: lease.token,
+      generation: lease.generation,
+    });
+    return fencedResult(
+      await this.#one(this.#sql.settle, [
+        lease.key,
+        lease.attempt,
+        lease.token,
+        settlement.state,
+        result,
+        providerRef,
+        reason,
+        settlement.ttlMs,
+        settlement.tombstoneMs,
+        settled,
+        late,
+      ]),
+    );
+  }
+
+  async markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
+    return fencedResult(await this.#one(this.#sql.markUnknown, [key, attempt, reason]));
+  }
+
+  async reclaim(
+    request: ReclaimRequest,
+  ): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
+    const outcome = fencedResult(
+      await this.#one(this.#sql.reclaim, [
+        request.key,
+        request.attempt,
+        request.token,
+        request.leaseMs,
+        request.reason,
+      ]),
+    );
+    return outcome.ok ? { lease: leaseOf(outcome.record), record: outcome.record } : outcome;
+  }
+
+  async resolve(request: ResolveRequest): Promise<FencedResult> {
+    assertState(request.state, [RecordState.Succeeded, RecordState.Failed, RecordState.Released]);
+    return fencedResult(
+      await this.#one(this.#sql.resolve, [
+        request.key,
+        request.attempt,
+        request.state,
+        request.result ?? null,
+        request.providerRef ?? null,
+        request.reason,
+        request.actor,
+        request.ttlMs,
+        request.tombstoneMs,
+      ]),
+    );
+  }
+
+  async get(key: string): Promise<IdempotencyRecord | undefined> {
+    const { rows } = await this.#query(this.#sql.get, [key]);
+    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+  }
+
+  async audit(key: string): Promise<AuditEntry[]> {
+    const { rows } = await this.#query(this.#sql.audit, [key]);
+    return rows.map(toAuditEntry);
+  }
+
+  async list(filter: ListFilter): Promise<IdempotencyRecord[]> {
+    if (filter.states?.length === 0) return [];
+    const { text, values } = this.#sql.list({
+      states: filter.states,
+      operation: filter.operation,
+      updatedBefore: filter.updatedBefore,
+      limit: filter.limit ?? DEFAULT_LIST_LIMIT,
+    });
+    const { rows } = await this.#query(text, values);
+    return rows.map(toRecord);
+  }
+
+  async requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {
+    const row = await this.#one(this.#sql.requestOverride, [
+      input.id,
+      input.key,
+      input.fingerprint,
+      input.requestedBy,
+      input.reason,
+    ]);
+    const override = jsonRow(row['override']);
+    if (override !== undefined) return { ok: true, override: toOverride(override) };
+    const record = toRecordOrUndefined(jsonRow(row['record']));
+    return { ok: false, reason: explainOverrideRefusal(record, input, Number(row['now'])) };
+  }
+
+  async approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer> {
+    const row = await this.#one(this.#sql.approveOverride, [id, approvedBy]);
+    const approved = jsonRow(row['approved']);
+    if (approved !== undefined) return { ok: true, override: toOverride(approved) };
+    const pending = jsonRow(row['pending']);
+    return {
+      ok: false,
+      reason: explainApprovalRefusal(
+        id,
+        approvedBy,
+        pending === undefined ? undefined : toOverride(pending),
+        toRecordOrUndefined(jsonRow(row['record'])),
+        Number(row['now']),
+      ),
+    };
+  }
+
+  async listOverrides(key?: string): Promise<OverrideRequest[]> {
+    const { rows } =
+      key === undefined
+        ? await this.#query(this.#sql.overrides, [])
+        : await this.#query(this.#sql.overridesOfKey, [key]);
+    return rows.map(toOverride);
+  }
+
+  async gc(options: GcOptions = {}): Promise<GcSummary> {
+    const batchSize = options.batchSize ?? DEFAULT_GC_BATCH;
+    const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+      throw new ConfigurationError(`gc batchSize must be a positive integer, got ${batchSize}`);
+    }
+    // Deleting first: a record past its tombstone is past its TTL too, and need not be compacted.
+    const deleted = await this.#batches(this.#sql.gcDelete, batchSize, maxBatches);
+    const compacted = await this.#batches(this.#sql.gcCompact, batchSize, maxBatches);
+    return { compacted, deleted };
+  }
+
+  waitForChange(key: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    return this.#listener.wait(key, Math.min(timeoutMs, this.#pollIntervalMs), signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#listener.close();
+    if (this.#ownsPool) await this.#pool.end();
+  }
+
+  async #batches(text: string, batchSize: number, maxBatches: number): Promise<number> {
+    let total = 0;
+    for (let batch = 0; batch < maxBatches; batch++) {
+      const row = await this.#one(text, [batchSize]);
+      const count = Number(row['n']);
+      total += count;
+      if (count < batchSize) break;
+    }
+    return total;
+  }
+
+  #open(): void {
+    if (this.#closed) throw new Error(`retrysafe: the ${this.name} store is closed`);
+  }
+
+  async #query(text: string, values: unknown[]): ReturnType<PgPool['query']> {
+    this.#open();
+    return this.#pool.query(text, values);
+  }
+
+  async #one(text: string, values: unknown[]): Promise<Record<string, unknown>> {
+    const { rows } = await this.#query(text, values);
+    const row = rows[0];
+    if (row === undefined) throw new Error('retrysafe: a store statement returned no row');
+    return row;
+  }
+}
+
+function leaseOf(record: IdempotencyRecord): Lease {
+  return {
+    key: record.key,
+    attempt: record.attempt,
+    generation: record.generation,
+    token: record.leaseOwner ?? '',
+    leaseUntil: record.leaseUntil ?? record.updatedAt,
+  };
+}
+
+/** A fenced statement returns `changed` (applied) or only `previous` (refused: the current record). */
+function fencedResult(row: Record<string, unknown>): FencedResult {
+  const changed = jsonRow(row['changed']);
+  if (changed !== undefined) return { ok: true, record: toRecord(changed) };
+  return { ok: false, record: toRecordOrUndefined(jsonRow(row['previous'])) };
+}
+
+function assertState(state: string, allowed: readonly string[]): void {
+  if (!allowed.includes(state)) {
+    throw new ConfigurationError(`cannot settle a record as ${JSON.stringify(state)}`);
+  }
+}

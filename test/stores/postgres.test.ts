@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigurationError } from '../../src/errors/errors.ts';
+import { decide, reservedRecord } from '../../src/machine/decide.ts';
+import type { IdempotencyRecord } from '../../src/machine/record.ts';
+import { postgresStore } from '../../src/stores/postgres/index.ts';
+import type { PostgresStore } from '../../src/stores/postgres/store.ts';
+import { runStoreContract } from '../contract/store-contract.ts';
+import { serviceGate } from '../helpers/services.ts';
+import {
+  done,
+  HOUR_MS,
+  keys,
+  pgFixture,
+  POSTGRES_URL,
+  request,
+  reserve,
+  serverNow,
+} from './postgres-fixture.ts';
+
+const available = await serviceGate('PostgreSQL', 5432);
+
+describe.runIf(available)('PostgreSQL store', () => {
+  const { db, schema } = pgFixture();
+
+  runStoreContract({
+    name: 'postgres',
+    create: () => Promise.resolve(postgresStore({ pool: db(), schema: schema() })),
+  });
+
+  describe('PostgreSQL specifics', () => {
+    let store: PostgresStore;
+    beforeAll(async () => {
+      store = postgresStore({ pool: db(), schema: schema() });
+      await store.migrate();
+    });
+    afterAll(async () => {
+      await store.close();
+    });
+
+    it('begin reserves exactly where decide says reserve, and writes what reservedRecord says', async () => {
+      const key = keys('decide');
+      const base = await serverNow(db());
+      const at = (offset: number | null): number | null => (offset === null ? null : base + offset);
+      const cases: { before: IdempotencyRecord; incoming: { fingerprint: string; retryFailed: boolean } }[] =
+        [];
+      const lifetimes = [null, -HOUR_MS, HOUR_MS];
+      for (const state of ['in_flight', 'unknown', 'succeeded', 'failed', 'released'] as const) {
+        const settledState = state !== 'in_flight' && state !== 'unknown';
+        for (const lease of state === 'in_flight' ? [-HOUR_MS, HOUR_MS] : [null])
+          for (const expires of settledState ? lifetimes : [null])
+            for (const tombstone of settledState ? lifetimes : [null])
+              for (const override of [null, 'sha256:bb', 'sha256:cc'])
+                for (const fingerprint of ['sha256:aa', 'sha256:bb'])
+                  for (const retryFailed of [false, true]) {
+                    const before: IdempotencyRecord = {
+                      key: key(String(cases.length)),
+                      operation: 'old-op@1',
+                      fingerprint: 'sha256:aa',
+                      state,
+                      attempt: 3,
+                      generation: 2,
+                      leaseOwner: lease === null ? null : 'holder',
+                      leaseUntil: at(lease),
+                      result: settledState ? '{"value":"old"}' : null,
+                      providerRef: settledState ? 'ref_old' : null,
+                      reason: 'why',
+                      overrideFingerprint: override,
+                      createdAt: base - 2 * HOUR_MS,
+                      updatedAt: base - HOUR_MS,
+                      expiresAt: at(expires),
+                      tombstoneUntil: at(tombstone),
+                    };
+                    cases.push({ before, incoming: { fingerprint, retryFailed } });
+                  }
+      }
+      const rows = cases.map(({ before: r }) => ({
+        ...Object.fromEntries(
+          Object.entries(r).map(([field, value]) => [
+            field.replaceAll(/[A-Z]/g, (c) => `_${c.toLowerCase()}`),
+            value,
+          ]),
+        ),
+        last_event: 'settled',
+      }));
+      const table = store.names.records;
+      await db().query(
+        `INSERT INTO ${table} SELECT * FROM json_populate_recordset(NULL::${table}, $1::json)`,
+        [JSON.stringify(rows)],
+      );
+
+      const kinds = new Set<string>();
+      for (let i = 0; i < cases.length; i += 8) {
+        await Promise.all(
+          cases.slice(i, i + 8).map(async ({ before, incoming }) => {
+            const input = request(before.key, { operation: 'new-op@1', ...incoming, leaseMs: 30_000 });
+            const begun = await store.begin(input);
+            const now = begun.reserved ? begun.record.updatedAt : begun.now;
+            const decision = decide(before, incoming, now);
+            kinds.add(decision.kind + (decision.kind === 'reserve' && decision.override ? '+override' : ''));
+            expect(begun.reserved, `${JSON.stringify({ before, incoming })} -> ${decision.kind}`).toBe(
+              decision.kind === 'reserve',
+            );
+            if (begun.reserved && decision.kind === 'reserve') {
+              expect(begun.record).toEqual(reservedRecord(before, decision, input, now));
+              const events = (await store.audit(before.key)).map((entry) => entry.event);
+              expect(events).toEqual(decision.override ? ['override_used', 'reserved'] : ['reserved']);
+            } else if (!begun.reserved) {
+              expect(begun.record).toEqual(before);
+            }
+          }),
+        );
+      }
+      expect([...kinds].sort()).toEqual(
+        ['mismatch', 'reconcile', 'replay', 'reserve', 'reserve+override', 'tombstone', 'wait'].sort(),
+      );
+    });
+
+    it('leases and times come from the server clock: a client clock minutes off changes nothing', async () => {
+      const key = keys('skew');
+      const realNow = Date.now.bind(Date);
+      for (const skew of [10 * 60_000, -10 * 60_000]) {
+        const spy = vi.spyOn(Date, 'now').mockImplementation(() => realNow() + skew);
+        try {
+          const before = await serverNow(db());
+          const begun = await store.begin(request(key(String(skew)), { leaseMs: 45_000 }));
+          const after = await serverNow(db());
+          if (!begun.reserved) throw new Error('expected to reserve');
+          const { lease, record } = begun;
+          expect(lease.leaseUntil - record.updatedAt).toBe(45_000);
+          expect(record.updatedAt).toBeGreaterThanOrEqual(before);
+          expect(record.updatedAt).toBeLessThanOrEqual(after);
+
+          const renewed = await store.heartbeat(lease, 90_000);
+          if (!renewed.ok) throw new Error('expected the heartbeat to apply');
+          expect((renewed.record.leaseUntil ?? 0) - renewed.record.updatedAt).toBe(90_000);
+          const seen = await store.begin(request(key(String(skew))));
+          expect(seen.reserved).toBe(false);
+          if (!seen.reserved) expect(seen.now).toBeGreaterThanOrEqual(after);
+
+          // A client clock ahead would call the lease lapsed; the store, on its own clock, does not.
+          if (skew > 0 && !seen.reserved) {
+            expect(
+              decide(seen.record, { fingerprint: 'sha256:aa', retryFailed: false }, Date.now()).kind,
+            ).toBe('reconcile');
+          }
+          expect((await store.markUnknown(lease.key, lease.attempt, 'skewed')).ok).toBe(false);
+          const reclaimed = await store.reclaim({
+            key: lease.key,
+            attempt: lease.attempt,
+            token: randomUUID(),
+            leaseMs: 1,
+            reason: 'skewed',
+          });
+          expect('lease' in reclaimed).toBe(false);
+        } finally {
+          spy.mockRestore();
+        }
+      }
+    });
+
+    it('a practically endless TTL or tombstone is capped where a JavaScript number is still exact', async () => {
+      const key = keys('forever');
+      const lease = await reserve(store, key());
+      const forever = { ...done, ttlMs: Number.MAX_SAFE_INTEGER, tombstoneMs: Number.MAX_SAFE_INTEGER };
+      const settled = await store.settle(lease, forever);
+      expect(settled.ok && settled.record.tombstoneUntil).toBe(Number.MAX_SAFE_INTEGER);
+      expect(await store.get(key())).toMatchObject({
+        expiresAt: Number.MAX_SAFE_INTEGER,
+        tombstoneUntil: Number.MAX_SAFE_INTEGER,
+      });
+    });
+
+    it('the audit log refuses UPDATE, DELETE and TRUNCATE', async () => {
+      const key = keys('audit');
+      const lease = await reserve(store, key());
+      await store.settle(lease, done);
+      const table = store.names.audit;
+      await expect(
+        db().query(`UPDATE ${table} SET actor = 'mallory' WHERE key = $1`, [key()]),
+      ).rejects.toThrow(/append-only/);
+      await expect(db().query(`DELETE FROM ${table} WHERE key = $1`, [key()])).rejects.toThrow(/append-only/);
+      await expect(db().query(`TRUNCATE ${table}`)).rejects.toThrow(/append-only/);
+      expect((await store.audit(key())).map((entry) => [entry.event, entry.actor])).toEqual([
+        ['reserved', 'executor'],
+        ['settled', 'executor'],
+      ]);
+    });
+
+    it('a connection string gives the store its own pool, ended by close; a passed pool stays open', async () => {
+      const app = `rs-owned-${randomUUID().slice(0, 8)}`;
+      const owned = postgresStore({
+        connectionString: `${POSTGRES_URL}?application_name=${app}`,
+        schema: schema(),
+        max: 2,
+      });
+      await owned.migrate();
+      const key = keys('owned');
+      await reserve(owned, key());
+      expect((await store.get(key()))?.state).toBe('in_flight');
+      await owned.close();
+      await expect(owned.get(key())).rejects.toThrow(/closed/);
+      for (;;) {
+        const { rows } = await db().query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1', [
+          app,
+        ]);
+        if (rows.length === 0) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+
+      const borrowing = postgresStore({ pool: db(), schema: schema() });
+      await borrowing.close();
+      expect((await db().query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+    });
+
+    it('rejects schema and prefix names that are not plain identifiers, and ambiguous pools', () => {
+      for (const bad of ['Public', 'a-b', 'x"; DROP TABLE y; --', '', 'pg_mine', '1abc']) {
+        expect(() => postgresStore({ pool: db(), schema: bad })).toThrow(ConfigurationError);
+      }
+      for (const bad of ['Retry', 'a b', 'x"', '9_']) {
+        expect(() => postgresStore({ pool: db(), tablePrefix: bad })).toThrow(ConfigurationError);
+      }
+      expect(() => postgresStore({} as never)).toThrow(ConfigurationError);
+      expect(() => postgresStore({ pool: db(), connectionString: POSTGRES_URL } as never)).toThrow(
+        ConfigurationError,
+      );
+      expect(() => postgresStore({ pool: db(), pollIntervalMs: 0 })).toThrow(ConfigurationError);
+    });
+  });
+});
