@@ -86,7 +86,7 @@ export function naiveCharger(baseUrl: string): Charger {
 export function retrysafeCharger(baseUrl: string, storePath: string): Charger {
   const store = sqliteStore({ path: storePath });
   const rs = retrysafe({ store, namespace: 'demo-shop' });
-  const chargeOrder = rs.operation<Order, Charge>({
+  const chargeOrder = rs.operation<Order, Charge, ChargeRequest>({
     name: 'charge-order',
     version: 1,
     key: (order) => ({ orderId: order.id }),
@@ -94,7 +94,7 @@ export function retrysafeCharger(baseUrl: string, storePath: string): Charger {
     call: (order, { signal }) =>
       createCharge(baseUrl, order, AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])),
     classify,
-    lookup: (order) => lookupCharge(baseUrl, order),
+    lookup: (request) => lookupCharge(baseUrl, request),
     providerRef: (charge) => charge.id,
     leaseMs: LEASE_MS,
     // A run that finds another run's call in flight waits for it (or for its lease to lapse).
@@ -115,11 +115,18 @@ function classify(error: unknown): Classification {
   return defaultClassify(error);
 }
 
+/** What is sent to the payments API, and all a lookup needs to find it again. */
+interface ChargeRequest {
+  readonly orderId: string;
+  readonly amount: number;
+  readonly currency: string;
+}
+
 /** Was the order charged? Consistent at once on this API, so `absent` can be trusted without delay. */
-async function lookupCharge(baseUrl: string, order: Order): Promise<LookupAnswer<Charge>> {
+async function lookupCharge(baseUrl: string, order: ChargeRequest): Promise<LookupAnswer<Charge>> {
   let found: Charge[];
   try {
-    found = await findCharges(baseUrl, order.id, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
+    found = await findCharges(baseUrl, order.orderId, AbortSignal.timeout(REQUEST_TIMEOUT_MS));
   } catch (error) {
     return { status: 'unknown', reason: `lookup failed: ${describe(error)}` };
   }

@@ -20,6 +20,12 @@ export {
 } from './executor/policy.ts';
 export { defaultClassify } from './executor/outcome.ts';
 export type { RunResult, TombstoneSummary } from './executor/prepared.ts';
+export type {
+  ReconcileAction,
+  ReconcileEntry,
+  ReconcileOptions,
+  ReconcileOutcome,
+} from './executor/batch-reconcile.ts';
 export { channels, type ChannelName } from './diagnostics.ts';
 export * from './errors/errors.ts';
 export { canonicalize, type JsonValue } from './keys/canonicalize.ts';

@@ -26,6 +26,7 @@ const record: IdempotencyRecord = {
   leaseOwner: null,
   leaseUntil: null,
   result: null,
+  request: null,
   providerRef: 'ch_123',
   reason: 'timeout after send',
   overrideFingerprint: null,

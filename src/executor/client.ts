@@ -7,9 +7,16 @@ import {
   RetrySafeError,
 } from '../errors/errors.ts';
 import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
-import { fingerprint } from '../keys/fingerprint.ts';
+import { canonicalize } from '../keys/canonicalize.ts';
+import { FINGERPRINT_PREFIX, sha256Hex } from '../keys/fingerprint.ts';
 import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
 import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
+import {
+  reconcileBatch,
+  type Declared,
+  type ReconcileEntry,
+  type ReconcileOptions,
+} from './batch-reconcile.ts';
 import { guard } from './guard.ts';
 import { defaultClassify, encodeResult } from './outcome.ts';
 import {
@@ -23,8 +30,11 @@ import {
 import type { Behaviour, PreparedCall, RunResult, TombstoneSummary } from './prepared.ts';
 import { run } from './run.ts';
 
-/** Declaration of an operation: a named, versioned kind of external write. */
-export interface OperationDefinition<I, T> extends Partial<OperationPolicy> {
+/**
+ * Declaration of an operation: a named, versioned kind of external write. `I` is what the caller
+ * passes, `T` what the write returns, `P` the payload actually sent (the input itself by default).
+ */
+export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolicy> {
   /** e.g. `charge-order`: 1-64 of a-z, 0-9, `.`, `_`, `-`. */
   readonly name: string;
   /** Bump when the meaning of the key fields or the payload changes. */
@@ -34,13 +44,26 @@ export interface OperationDefinition<I, T> extends Partial<OperationPolicy> {
   /** Optional tenant or account, shown in the key in clear. */
   readonly scope?: (input: I) => string | undefined;
   /** What is actually sent, fingerprinted to refuse a different payload under the same key. @default the input */
-  readonly payload?: (input: I) => unknown;
+  readonly payload?: (input: I) => P;
+  /**
+   * Keep the canonical payload on the record, so that reconciliation can look up or re-send without the
+   * input (batch `rs.reconcile`). Turn off for payloads that must not be stored. @default true
+   */
+  readonly storeRequest?: boolean;
   /** The external write. Receives the keys, the attempt and a signal aborted on lease loss. */
   readonly call: (input: I, context: CallContext) => Promise<T>;
   /** Classifies an error of `call`. @default connection refused before sending: not_performed; else unknown */
   readonly classify?: (error: unknown) => Classification;
-  /** Asks the provider whether an attempt with an unknown outcome happened (reconciliation). */
-  readonly lookup?: (input: I, context: LookupContext) => Promise<LookupAnswer<T>>;
+  /**
+   * Asks the provider whether an attempt with an unknown outcome happened (reconciliation). It gets the
+   * payload that was sent, so it also works from a stored record, without the input.
+   */
+  readonly lookup?: (payload: P, context: LookupContext) => Promise<LookupAnswer<T>>;
+  /**
+   * Sends a stored payload again under the same provider key: lets batch reconciliation re-send while
+   * the provider still remembers the key (`resendWithinMs`). In-process calls re-send through `call`.
+   */
+  readonly resend?: (payload: P, context: CallContext) => Promise<T>;
   /** The provider's id of the write (charge id), kept in the tombstone. */
   readonly providerRef?: (value: T) => string | undefined;
   /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
@@ -49,8 +72,8 @@ export interface OperationDefinition<I, T> extends Partial<OperationPolicy> {
 
 /** A one-off call's declaration: the key fields and payload are values rather than functions of an input. */
 export type OnceDefinition<T> = Omit<
-  OperationDefinition<undefined, T>,
-  'key' | 'scope' | 'payload' | 'call' | 'lookup'
+  OperationDefinition<undefined, T, unknown>,
+  'key' | 'scope' | 'payload' | 'call' | 'lookup' | 'resend'
 > & {
   readonly key: unknown;
   readonly scope?: string;
@@ -94,7 +117,7 @@ export interface Resolution {
 export interface RetrySafe {
   readonly store: Store;
   /** Declares an operation once and returns the function to call it with. */
-  operation<I, T>(definition: OperationDefinition<I, T>): Operation<I, T>;
+  operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T>;
   /** A one-off call: key fields and payload given directly. */
   once<T>(definition: OnceDefinition<T>, call: (context: CallContext) => Promise<T>): Promise<RunResult<T>>;
   /** Settles an `unknown` (or lapsed) record by hand: who and why go to the audit log. */
@@ -106,6 +129,17 @@ export interface RetrySafe {
   audit(key: string): Promise<AuditEntry[]>;
   list(filter?: ListFilter): Promise<IdempotencyRecord[]>;
   gc(options?: GcOptions): Promise<GcSummary>;
+  /**
+   * Batch reconciliation of unknown (and lapsed) records of the operations declared on this client:
+   * a read-only plan by default, `apply: true` to act. Works from the stored requests, without inputs.
+   *
+   * @example
+   * ```ts
+   * const plan = await rs.reconcile({ operation: 'charge-order@1' });
+   * const done = await rs.reconcile({ operation: 'charge-order@1', apply: true });
+   * ```
+   */
+  reconcile(options?: ReconcileOptions): Promise<ReconcileEntry[]>;
 }
 
 /**
@@ -131,6 +165,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
   });
   const defaults = resolvePolicy('retrysafe defaults', options.defaults);
   const policies = new Map<string, OperationPolicy>();
+  const declared = new Map<string, Declared>();
   const inProcess = new Map<string, { fingerprint: string; promise: Promise<RunResult<unknown>> }>();
 
   let ready: Promise<void> | undefined;
@@ -161,27 +196,33 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     }
   }
 
-  function operation<I, T>(definition: OperationDefinition<I, T>): Operation<I, T> {
+  function operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T> {
     const id = declare(definition);
     const policy = resolvePolicy(`operation ${id}`, options.defaults, definition);
     policies.set(id, policy);
     const behaviour: Behaviour<I, T> = {
       call: definition.call,
       classify: definition.classify ?? defaultClassify,
-      lookup: definition.lookup,
+      // Payloads are JSON data: what a lookup or re-send reads back from the record has the same shape.
+      lookup: definition.lookup as Behaviour<I, T>['lookup'],
+      resend: definition.resend as Behaviour<I, T>['resend'],
       providerRef: definition.providerRef,
       onTombstone: definition.onTombstone,
     };
+    declared.set(id, { behaviour: behaviour as unknown as Behaviour<unknown, unknown>, policy });
     const prepare = (input: I): PreparedCall<I, T> => {
       const scope = userCode('scope', () => definition.scope?.(input));
       const fields = userCode('key', () => definition.key(input));
-      const payload =
+      const payload: unknown =
         definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
+      const canonical = canonicalize(payload);
       return {
         operation: id,
         key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
-        fingerprint: fingerprint(payload),
+        fingerprint: FINGERPRINT_PREFIX + sha256Hex(canonical),
         input,
+        payload,
+        request: definition.storeRequest === false ? null : canonical,
         policy,
         behaviour,
       };
@@ -218,7 +259,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     call: (context: CallContext) => Promise<T>,
   ): Promise<RunResult<T>> {
     const { key, scope, payload, lookup, ...rest } = definition;
-    const op = operation<undefined, T>({
+    const op = operation<undefined, T, unknown>({
       ...rest,
       key: () => key,
       ...(scope === undefined ? {} : { scope: () => scope }),
@@ -226,7 +267,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       call: (_input, context) => call(context),
       ...(lookup === undefined
         ? {}
-        : { lookup: (_input: undefined, context: LookupContext) => lookup(context) }),
+        : { lookup: (_payload: unknown, context: LookupContext) => lookup(context) }),
     });
     return op(undefined);
   }
@@ -294,10 +335,14 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       await whenReady();
       return guard(() => store.gc(gcOptions), 'collect expired records');
     },
+    reconcile: async (reconcileOptions = {}) => {
+      await whenReady();
+      return reconcileBatch(store, declared, reconcileOptions);
+    },
   };
 }
 
-function declare<I, T>(definition: OperationDefinition<I, T>): string {
+function declare<I, T, P>(definition: OperationDefinition<I, T, P>): string {
   asConfiguration(() => {
     assertName('operation name', definition.name);
     assertVersion(definition.version);

@@ -8,11 +8,16 @@ export interface TombstoneSummary {
   readonly record: IdempotencyRecord;
 }
 
-/** The behaviour of an operation, independent of any one input. */
+/**
+ * The behaviour of an operation, independent of any one input. The payload type is erased here: the
+ * public declaration keeps it, and a payload read back from a stored request is the same JSON data.
+ */
 export interface Behaviour<I, T> {
   readonly call: (input: I, context: CallContext) => Promise<T>;
   readonly classify: (error: unknown) => Classification;
-  readonly lookup: ((input: I, context: LookupContext) => Promise<LookupAnswer<T>>) | undefined;
+  readonly lookup: ((payload: unknown, context: LookupContext) => Promise<LookupAnswer<T>>) | undefined;
+  /** Re-sends a stored payload under the same provider key (batch reconciliation within retention). */
+  readonly resend: ((payload: unknown, context: CallContext) => Promise<T>) | undefined;
   readonly providerRef: ((value: T) => string | undefined) | undefined;
   readonly onTombstone: ((summary: TombstoneSummary) => T) | undefined;
 }
@@ -24,6 +29,10 @@ export interface PreparedCall<I, T> {
   readonly key: string;
   readonly fingerprint: string;
   readonly input: I;
+  /** What is sent: the lookup's argument. */
+  readonly payload: unknown;
+  /** The canonical payload kept on the record, or null when the operation keeps none. */
+  readonly request: string | null;
   readonly policy: OperationPolicy;
   readonly behaviour: Behaviour<I, T>;
 }

@@ -62,7 +62,7 @@ export async function reconcile<I, T>(
   if (lookup === undefined) throw new OutcomeUnknownError(record);
   let answer: LookupAnswer<T>;
   try {
-    answer = await lookup(call.input, {
+    answer = await lookup(call.payload, {
       key: call.key,
       providerKey: providerKey(call.key, record.generation),
       attempt: record.attempt,
@@ -89,7 +89,7 @@ export async function reconcile<I, T>(
             attempt: record.attempt,
             state: RecordState.Succeeded,
             result: encodeResult(answer.value),
-            providerRef: answer.providerRef ?? providerRefOf(call, answer.value),
+            providerRef: answer.providerRef ?? providerRefOf(call.behaviour, answer.value),
             reason: 'reconciled: the provider lookup found the write',
             actor: 'reconciler',
             ttlMs: call.policy.ttlMs,

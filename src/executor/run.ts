@@ -48,6 +48,7 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
           retryFailed: call.policy.retryFailed,
           token: randomUUID(),
           leaseMs: call.policy.leaseMs,
+          request: call.request,
         }),
       'reserve the key',
     );
@@ -99,7 +100,7 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
 }
 
 /** Performs the call under `lease` and records its classified outcome. */
-async function perform<I, T>(
+export async function perform<I, T>(
   store: Store,
   call: PreparedCall<I, T>,
   lease: Lease,

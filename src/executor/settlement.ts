@@ -2,7 +2,7 @@ import { RecordState } from '../machine/record.ts';
 import type { Settlement } from '../stores/types.ts';
 import { encodeResult, summarizeFailure } from './outcome.ts';
 import type { Classification } from './policy.ts';
-import type { PreparedCall } from './prepared.ts';
+import type { Behaviour, PreparedCall } from './prepared.ts';
 
 /** How the wrapped call ended, before it is recorded. */
 export type CallOutcome<T> =
@@ -18,7 +18,7 @@ export function settlementFor<I, T>(call: PreparedCall<I, T>, outcome: CallOutco
       ...lifetime,
       state: RecordState.Succeeded,
       result,
-      providerRef: providerRefOf(call, outcome.value),
+      providerRef: providerRefOf(call.behaviour, outcome.value),
       reason: result === null ? 'the result has no JSON form; only the outcome is kept' : null,
     };
   }
@@ -43,9 +43,9 @@ export function settlementFor<I, T>(call: PreparedCall<I, T>, outcome: CallOutco
   }
 }
 
-export function providerRefOf<I, T>(call: PreparedCall<I, T>, value: T): string | null {
+export function providerRefOf<I, T>(behaviour: Behaviour<I, T>, value: T): string | null {
   try {
-    return call.behaviour.providerRef?.(value) ?? null;
+    return behaviour.providerRef?.(value) ?? null;
   } catch {
     // A reference extractor must never turn a recorded success into a failure.
     return null;

@@ -23,6 +23,7 @@ const blank = {
   leaseOwner: null,
   leaseUntil: null,
   result: null,
+  request: null,
   providerRef: null,
   reason: null,
   expiresAt: null,

@@ -20,6 +20,7 @@ const base: IdempotencyRecord = {
   leaseOwner: null,
   leaseUntil: null,
   result: '{"ok":true}',
+  request: null,
   providerRef: 'ch_1',
   reason: null,
   overrideFingerprint: null,
@@ -272,7 +273,14 @@ describe('isPastTombstone', () => {
 });
 
 describe('reservedRecord', () => {
-  const input = { key: base.key, operation: 'op@1', fingerprint: A, token: 'token-new', leaseMs: 30_000 };
+  const input = {
+    key: base.key,
+    operation: 'op@1',
+    fingerprint: A,
+    token: 'token-new',
+    leaseMs: 30_000,
+    request: '{"amount":1}',
+  };
 
   it('builds the first attempt of a new key', () => {
     const decision = decide(undefined, { fingerprint: A, retryFailed: false }, NOW);
@@ -287,6 +295,7 @@ describe('reservedRecord', () => {
       leaseOwner: 'token-new',
       leaseUntil: NOW + 30_000,
       result: null,
+      request: '{"amount":1}',
       providerRef: null,
       reason: null,
       overrideFingerprint: null,

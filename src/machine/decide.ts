@@ -98,7 +98,14 @@ export function decide(record: IdempotencyRecord | undefined, incoming: Incoming
 export function reservedRecord(
   previous: IdempotencyRecord | undefined,
   decision: Extract<Decision, { kind: 'reserve' }>,
-  input: { key: string; operation: string; fingerprint: string; token: string; leaseMs: number },
+  input: {
+    key: string;
+    operation: string;
+    fingerprint: string;
+    token: string;
+    leaseMs: number;
+    request?: string | null | undefined;
+  },
   now: number,
 ): IdempotencyRecord {
   return {
@@ -111,6 +118,7 @@ export function reservedRecord(
     leaseOwner: input.token,
     leaseUntil: now + input.leaseMs,
     result: null,
+    request: input.request ?? null,
     providerRef: null,
     reason: null,
     overrideFingerprint: decision.fresh ? null : (previous?.overrideFingerprint ?? null),

@@ -38,6 +38,11 @@ export interface IdempotencyRecord {
   /** When the lease lapses (in_flight only). */
   readonly leaseUntil: number | null;
   readonly result: string | null;
+  /**
+   * The request that was sent (the canonical payload, or an integration's request envelope), so that
+   * reconciliation can look up or re-send without the caller's input. Dropped at compaction.
+   */
+  readonly request: string | null;
   readonly providerRef: string | null;
   /** Why the record is unknown, failed or released, in words. */
   readonly reason: string | null;

@@ -29,6 +29,8 @@ export interface BeginRequest {
   /** Token for the lease if this call reserves. */
   readonly token: string;
   readonly leaseMs: number;
+  /** What is about to be sent, kept on the record for reconciliation (null: not kept). */
+  readonly request?: string | null;
 }
 
 /**

@@ -31,7 +31,7 @@ export function lifecycleContract({ store }: ContractContext): void {
 
   it('begin on a new key reserves attempt 1, generation 1, with the given token and a lease', async () => {
     const { key, operation } = scope('begin-new');
-    const request = beginRequest(key(), { operation, leaseMs: 60_000 });
+    const request = beginRequest(key(), { operation, leaseMs: 60_000, request: '{"amount":100}' });
     const begun = await store().begin(request);
     expect(begun.reserved).toBe(true);
     if (!begun.reserved) return;
@@ -46,6 +46,7 @@ export function lifecycleContract({ store }: ContractContext): void {
       generation: 1,
       leaseOwner: request.token,
       result: null,
+      request: '{"amount":100}',
       providerRef: null,
       reason: null,
       overrideFingerprint: null,

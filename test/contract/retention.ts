@@ -20,8 +20,14 @@ export function retentionContract({ store }: ContractContext): void {
   it('after the TTL only a tombstone answers; gc compacts it, then deletes it; then the key is new', async () => {
     const { key } = scope('ttl');
     // Generous tombstone: the "still a tombstone" checks must not race a slow machine.
-    const first = await settled(store(), key(), {}, { ttlMs: 100, tombstoneMs: 400 });
+    const first = await settled(
+      store(),
+      key(),
+      { request: '{"amount":100}' },
+      { ttlMs: 100, tombstoneMs: 400 },
+    );
     expect(first.result).not.toBeNull();
+    expect(first.request).toBe('{"amount":100}');
 
     const early = await notReserved(store(), beginRequest(key()));
     expect(early.record.result).toBe(first.result);
@@ -35,9 +41,9 @@ export function retentionContract({ store }: ContractContext): void {
 
     const compacting = await store().gc();
     expect(compacting.compacted).toBeGreaterThanOrEqual(1);
-    // Compaction drops the result and nothing else (a store may or may not count it as an update).
+    // Compaction drops the result and the request, nothing else (a store may or may not count it as an update).
     const tombstone = await current(store(), key());
-    expect({ ...tombstone, updatedAt: first.updatedAt }).toEqual({ ...first, result: null });
+    expect({ ...tombstone, updatedAt: first.updatedAt }).toEqual({ ...first, result: null, request: null });
 
     await sleep(400);
     const deleting = await store().gc();

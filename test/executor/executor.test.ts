@@ -30,9 +30,11 @@ afterEach(async () => {
 
 function chargeOp(
   rs = fx.rs,
-  overrides: Partial<Parameters<typeof fx.rs.operation<Order, { chargeId: string }>>[0]> = {},
+  overrides: Partial<
+    Parameters<typeof fx.rs.operation<Order, { chargeId: string }, { orderId: number; amount: number }>>[0]
+  > = {},
 ) {
-  return rs.operation<Order, { chargeId: string }>({
+  return rs.operation<Order, { chargeId: string }, { orderId: number; amount: number }>({
     name: 'charge-order',
     version: 1,
     key: (order) => ({ orderId: order.id }),
@@ -143,7 +145,7 @@ describe('executor: conflicts and bad input change nothing', () => {
     ['a Date payload', () => ({ key: 1, payload: new Date(0) })],
   ])('refuses %s with InvalidKeyInput and writes nothing', async (_name, make) => {
     const { key, payload } = make();
-    const op = fx.rs.operation<null, string>({
+    const op = fx.rs.operation<null, string, unknown>({
       name: 'bad-input',
       version: 1,
       key: () => key,

@@ -27,7 +27,7 @@ export function ledgerOperation(
   options: LedgerOperationOptions,
 ): Operation<string, LedgerEffect> {
   const { server } = options;
-  return rs.operation<string, LedgerEffect>({
+  return rs.operation<string, LedgerEffect, { id: string; amount: number }>({
     ...options.policy,
     name: 'ledger-write',
     version: 1,
@@ -52,7 +52,7 @@ export function ledgerOperation(
     providerRef: (effect) => effect.effectId,
     ...(options.lookup
       ? {
-          lookup: async (id) => {
+          lookup: async ({ id }) => {
             const response = await fetch(`${server}/effects/${encodeURIComponent(id)}`);
             if (!response.ok) return { status: 'unknown', reason: `lookup answered ${response.status}` };
             const { effects } = (await response.json()) as { effects: LedgerEffect[] };

@@ -63,6 +63,7 @@ describe.runIf(available)('PostgreSQL store', () => {
                       leaseOwner: lease === null ? null : 'holder',
                       leaseUntil: at(lease),
                       result: settledState ? '{"value":"old"}' : null,
+                      request: '{"old":true}',
                       providerRef: settledState ? 'ref_old' : null,
                       reason: 'why',
                       overrideFingerprint: override,

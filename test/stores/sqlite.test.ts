@@ -164,7 +164,9 @@ describe('sqlite store', () => {
       ),
     ).toContain('retrysafe_records_tombstone');
     expect(
-      plan('SELECT rowid FROM retrysafe_records WHERE result IS NOT NULL AND expires_at <= ? LIMIT ?'),
+      plan(
+        'SELECT rowid FROM retrysafe_records WHERE (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ? LIMIT ?',
+      ),
     ).toContain('retrysafe_records_compact');
   });
 

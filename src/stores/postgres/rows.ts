@@ -40,6 +40,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     leaseOwner: textOrNull(row['lease_owner'], 'lease_owner'),
     leaseUntil: intOrNull(row['lease_until'], 'lease_until'),
     result: textOrNull(row['result'], 'result'),
+    request: textOrNull(row['request'], 'request'),
     providerRef: textOrNull(row['provider_ref'], 'provider_ref'),
     reason: textOrNull(row['reason'], 'reason'),
     overrideFingerprint: textOrNull(row['override_fingerprint'], 'override_fingerprint'),

@@ -51,6 +51,7 @@ const RECORD_COLUMNS = [
   'lease_owner',
   'lease_until',
   'result',
+  'request',
   'provider_ref',
   'reason',
   'override_fingerprint',
@@ -130,8 +131,8 @@ export function statements(n: Names): Statements {
   const begin = `WITH ${lockedClock(n)},
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
-        lease_until, created_at, updated_at, last_event)
-      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')},
+        lease_until, request, created_at, updated_at, last_event)
+      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text,
         clock.now, clock.now, 'reserved_fresh'
       FROM clock
       ON CONFLICT (key) DO UPDATE SET
@@ -143,6 +144,7 @@ export function statements(n: Names): Statements {
         lease_owner = excluded.lease_owner,
         lease_until = excluded.lease_until,
         result = NULL,
+        request = excluded.request,
         provider_ref = NULL,
         reason = NULL,
         override_fingerprint = CASE WHEN ${fresh} THEN NULL ELSE r.override_fingerprint END,
@@ -328,13 +330,13 @@ export function statements(n: Names): Statements {
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     batch AS MATERIALIZED (
       SELECT r.key FROM ${n.records} AS r
-      WHERE r.result IS NOT NULL AND r.expires_at <= (SELECT now FROM clock)
+      WHERE (r.result IS NOT NULL OR r.request IS NOT NULL) AND r.expires_at <= (SELECT now FROM clock)
       ORDER BY r.expires_at
       LIMIT $1
       FOR UPDATE SKIP LOCKED
     ),
     compacted AS (
-      UPDATE ${n.records} AS r SET result = NULL
+      UPDATE ${n.records} AS r SET result = NULL, request = NULL
       WHERE r.key = ANY (ARRAY(SELECT key FROM batch))
       RETURNING 1
     )

@@ -87,6 +87,7 @@ export class PostgresStore implements Store {
         request.retryFailed,
         request.token,
         request.leaseMs,
+        request.request ?? null,
       ]);
       const reserved = jsonRow(row['reserved']);
       if (reserved !== undefined) {

@@ -128,6 +128,7 @@ export function decodeRecord(reply: unknown): IdempotencyRecord | undefined {
     leaseOwner: text('leaseOwner'),
     leaseUntil: number('leaseUntil'),
     result: text('result'),
+    request: text('request'),
     providerRef: text('providerRef'),
     reason: text('reason'),
     overrideFingerprint: text('overrideFingerprint'),

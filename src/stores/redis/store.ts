@@ -87,6 +87,7 @@ export class RedisStore implements Store {
       request.retryFailed ? '1' : '0',
       request.token,
       request.leaseMs,
+      optional(request.request),
     ]);
     const record = required(decodeRecord(flat), request.key);
     if (reserved !== 1) {

@@ -18,6 +18,7 @@ export interface RecordRow {
   lease_owner: string | null;
   lease_until: number | null;
   result: string | null;
+  request: string | null;
   provider_ref: string | null;
   reason: string | null;
   override_fingerprint: string | null;
@@ -37,6 +38,7 @@ export const RECORD_COLUMNS = [
   'lease_owner',
   'lease_until',
   'result',
+  'request',
   'provider_ref',
   'reason',
   'override_fingerprint',
@@ -88,6 +90,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     leaseOwner: row.lease_owner,
     leaseUntil: row.lease_until,
     result: row.result,
+    request: row.request,
     providerRef: row.provider_ref,
     reason: row.reason,
     overrideFingerprint: row.override_fingerprint,
@@ -109,6 +112,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     lease_owner: record.leaseOwner,
     lease_until: record.leaseUntil,
     result: record.result,
+    request: record.request,
     provider_ref: record.providerRef,
     reason: record.reason,
     override_fingerprint: record.overrideFingerprint,

@@ -53,6 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
         lease_owner TEXT,
         lease_until INTEGER,
         result TEXT,
+        request TEXT,
         provider_ref TEXT,
         reason TEXT,
         override_fingerprint TEXT,
@@ -63,9 +64,10 @@ export const MIGRATIONS: readonly Migration[] = [
         -- in_flight and unknown records never expire: they hold the only evidence of a possible write.
         CHECK (state NOT IN ('in_flight', 'unknown') OR (expires_at IS NULL AND tombstone_until IS NULL))
       );
-      -- gc: records past their tombstone, and records past their TTL that still carry a result.
+      -- gc: records past their tombstone, and records past their TTL that still carry a result or request.
       CREATE INDEX "${prefix}records_tombstone" ON ${records} (tombstone_until) WHERE tombstone_until IS NOT NULL;
-      CREATE INDEX "${prefix}records_compact" ON ${records} (expires_at) WHERE result IS NOT NULL;
+      CREATE INDEX "${prefix}records_compact" ON ${records} (expires_at)
+        WHERE result IS NOT NULL OR request IS NOT NULL;
       -- list: by state, oldest update first.
       CREATE INDEX "${prefix}records_state" ON ${records} (state, updated_at);
 

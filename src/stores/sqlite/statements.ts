@@ -81,8 +81,9 @@ export class Statements {
          SELECT rowid FROM ${t.records} WHERE tombstone_until IS NOT NULL AND tombstone_until <= ? LIMIT ?)`,
     );
     this.#compactBatch = db.prepare(
-      `UPDATE ${t.records} SET result = NULL WHERE rowid IN (
-         SELECT rowid FROM ${t.records} WHERE result IS NOT NULL AND expires_at <= ? LIMIT ?)`,
+      `UPDATE ${t.records} SET result = NULL, request = NULL WHERE rowid IN (
+         SELECT rowid FROM ${t.records}
+         WHERE (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ? LIMIT ?)`,
     );
   }
 

@@ -13,6 +13,7 @@ CREATE TABLE {{schema}}."{{prefix}}records" (
   lease_owner text,
   lease_until bigint,
   result text,
+  request text,
   provider_ref text,
   reason text,
   override_fingerprint text,
@@ -33,10 +34,10 @@ CREATE INDEX "{{prefix}}records_tombstone_until_idx"
   ON {{schema}}."{{prefix}}records" (tombstone_until)
   WHERE tombstone_until IS NOT NULL;
 
--- gc compacts records past their TTL through this index; compacted rows (result null) leave it.
+-- gc compacts records past their TTL through this index; compacted rows (no result, no request) leave it.
 CREATE INDEX "{{prefix}}records_expires_at_idx"
   ON {{schema}}."{{prefix}}records" (expires_at)
-  WHERE result IS NOT NULL;
+  WHERE result IS NOT NULL OR request IS NOT NULL;
 
 -- list({ states, updatedBefore }) and operators' "what is stuck in unknown" queries.
 CREATE INDEX "{{prefix}}records_state_updated_at_idx"

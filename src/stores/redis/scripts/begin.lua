@@ -3,20 +3,20 @@
 --
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 operation, 5 fingerprint, 6 retryFailed ('1' or '0'),
---       7 lease token, 8 lease ms.
+--       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text).
 -- Returns: { 1 if reserved else 0, server now ms, { field, value, ... } of the record after the call }.
 -- Audit: `reserved` (attempt = the new attempt); an override reservation also writes `override_used`.
 
 local key, grace = ARGV[1], tonumber(ARGV[3])
 local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
-local token, lease_ms = ARGV[7], tonumber(ARGV[8])
+local token, lease_ms, request = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9])
 
 local now = now_ms()
 local rec = load_record(KEYS[1])
 
 -- The decision: nil (leave the record as it is) or the attempt, generation and kind of the reservation.
 local attempt, generation, fresh, override
-if rec == nil or (rec.tombstoneUntil ~= nil and now >= rec.tombstoneUntil) then
+if rec == nil or (SETTLED[rec.state] and rec.tombstoneUntil ~= nil and now >= rec.tombstoneUntil) then
   -- None, or past its tombstone: a new logical write. The attempt continues while the hash exists.
   attempt, generation, fresh, override = (rec and rec.attempt or 0) + 1, (rec and rec.generation or 1), true, false
 else
@@ -50,6 +50,7 @@ local claim = {
   generation = generation,
   leaseOwner = token,
   leaseUntil = now + lease_ms,
+  request = request,
   createdAt = now,
   updatedAt = now,
 }

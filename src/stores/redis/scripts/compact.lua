@@ -1,4 +1,4 @@
--- compact: records of one bucket past their TTL lose their result and keep the rest (fingerprint,
+-- compact: records of one bucket past their TTL lose their result and request, and keep the rest (fingerprint,
 -- state, reason, providerRef): a tombstone until `tombstoneUntil`.
 --
 -- KEYS: 1 the bucket's compaction index.
@@ -13,7 +13,7 @@ for _, member in ipairs(members) do
   local name = base .. 'r:' .. member
   local fields = redis.call('HMGET', name, 'state', 'expiresAt')
   if fields[1] and SETTLED[fields[1]] and fields[2] and tonumber(fields[2]) <= now then
-    redis.call('HDEL', name, 'result')
+    redis.call('HDEL', name, 'result', 'request')
     compacted = compacted + 1
   end
   redis.call('ZREM', KEYS[1], member)

@@ -1,0 +1,256 @@
+import { randomUUID } from 'node:crypto';
+import { publish } from '../diagnostics.ts';
+import {
+  LeaseLostError,
+  OperationFailedError,
+  OutcomeUnknownError,
+  RetrySafeError,
+} from '../errors/errors.ts';
+import { providerKey } from '../keys/provider-key.ts';
+import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
+import type { Store } from '../stores/types.ts';
+import { guard } from './guard.ts';
+import { encodeResult } from './outcome.ts';
+import type { OperationPolicy } from './policy.ts';
+import type { Behaviour, PreparedCall } from './prepared.ts';
+import { perform } from './run.ts';
+import { providerRefOf } from './settlement.ts';
+
+/** What batch reconciliation would do with one record. */
+export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual';
+/** What it did. */
+export type ReconcileOutcome = 'succeeded' | 'failed' | 'released' | 'unknown' | 'skipped' | 'moved';
+
+export interface ReconcileEntry {
+  readonly key: string;
+  readonly operation: string;
+  readonly state: IdempotencyRecord['state'];
+  readonly attempt: number;
+  readonly updatedAt: number;
+  readonly action: ReconcileAction;
+  readonly reason: string;
+  /** Set by `apply`. */
+  readonly outcome?: ReconcileOutcome;
+}
+
+export interface ReconcileOptions {
+  /** Only records of this operation (`name@version`). */
+  readonly operation?: string;
+  /** Only these keys (otherwise every unknown or in-flight record, oldest first). */
+  readonly keys?: readonly string[];
+  /** At most this many records. @default 1000 */
+  readonly limit?: number;
+  /** Act on the plan; without it nothing is changed. @default false */
+  readonly apply?: boolean;
+  /** Told after each record when applying. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** A declared operation, as batch reconciliation needs it. */
+export interface Declared {
+  readonly behaviour: Behaviour<unknown, unknown>;
+  readonly policy: OperationPolicy;
+}
+
+/**
+ * Plans (read only) or applies reconciliation over many records at once, without the callers' inputs:
+ * lookups and re-sends work from the request stored on each record. Applying touches only records still
+ * unknown (or lapsed) at the planned attempt: every write is conditioned on it.
+ */
+export async function reconcileBatch(
+  store: Store,
+  declared: ReadonlyMap<string, Declared>,
+  options: ReconcileOptions,
+): Promise<ReconcileEntry[]> {
+  const records = await candidates(store, options);
+  const now = Date.now();
+  const plan = records.map((record) => planOne(record, declared.get(record.operation), now));
+  if (options.apply !== true) return plan;
+  const applied: ReconcileEntry[] = [];
+  for (const entry of plan) {
+    const record = records[applied.length];
+    const operation = declared.get(entry.operation);
+    const outcome =
+      record === undefined || operation === undefined || entry.action === 'wait' || entry.action === 'manual'
+        ? 'skipped'
+        : await applyOne(store, record, operation, entry.action);
+    applied.push({ ...entry, outcome });
+    options.onProgress?.(applied.length, plan.length);
+  }
+  return applied;
+}
+
+async function candidates(store: Store, options: ReconcileOptions): Promise<IdempotencyRecord[]> {
+  const limit = options.limit ?? 1000;
+  const open = new Set<string>([RecordState.Unknown, RecordState.InFlight]);
+  let records: IdempotencyRecord[];
+  if (options.keys === undefined) {
+    records = await guard(
+      () =>
+        store.list({
+          states: [RecordState.Unknown, RecordState.InFlight],
+          ...(options.operation === undefined ? {} : { operation: options.operation }),
+          limit,
+        }),
+      'list records to reconcile',
+    );
+  } else {
+    const found = await Promise.all(options.keys.map((key) => guard(() => store.get(key), 'read a record')));
+    records = found.filter((record) => record !== undefined);
+  }
+  return records
+    .filter((record) => open.has(record.state))
+    .filter((record) => options.operation === undefined || record.operation === options.operation)
+    .slice(0, limit);
+}
+
+function planOne(record: IdempotencyRecord, operation: Declared | undefined, now: number): ReconcileEntry {
+  const base = {
+    key: record.key,
+    operation: record.operation,
+    state: record.state,
+    attempt: record.attempt,
+    updatedAt: record.updatedAt,
+  };
+  const plan = (action: ReconcileAction, reason: string): ReconcileEntry => ({ ...base, action, reason });
+  if (record.state === RecordState.InFlight && record.leaseUntil !== null && now < record.leaseUntil) {
+    return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(record.leaseUntil)}`);
+  }
+  if (operation === undefined) return plan('manual', `operation ${record.operation} is not declared here`);
+  if (record.request === null) return plan('manual', 'no stored request (storeRequest: false)');
+  const { resendWithinMs } = operation.policy;
+  if (
+    operation.behaviour.resend !== undefined &&
+    resendWithinMs > 0 &&
+    now < record.createdAt + resendWithinMs
+  ) {
+    return plan('resend', `the provider remembers its key until ${iso(record.createdAt + resendWithinMs)}`);
+  }
+  if (operation.behaviour.lookup !== undefined) return plan('lookup', 'ask the provider');
+  return plan('manual', 'no lookup declared: resolve it by hand');
+}
+
+async function applyOne(
+  store: Store,
+  seen: IdempotencyRecord,
+  operation: Declared,
+  action: 'lookup' | 'resend',
+): Promise<ReconcileOutcome> {
+  let record = seen;
+  if (record.state === RecordState.InFlight) {
+    const marked = await guard(
+      () => store.markUnknown(record.key, record.attempt, 'lease lapsed before the outcome was recorded'),
+      'mark the lapsed attempt unknown',
+    );
+    if (!marked.ok) return 'moved';
+    record = marked.record;
+  }
+  const payload: unknown = JSON.parse(record.request ?? 'null');
+  return action === 'resend'
+    ? resend(store, record, operation, payload)
+    : lookup(store, record, operation, payload);
+}
+
+async function lookup(
+  store: Store,
+  record: IdempotencyRecord,
+  { behaviour, policy }: Declared,
+  payload: unknown,
+): Promise<ReconcileOutcome> {
+  if (behaviour.lookup === undefined) return 'skipped';
+  let answer;
+  try {
+    answer = await behaviour.lookup(payload, {
+      key: record.key,
+      providerKey: providerKey(record.key, record.generation),
+      attempt: record.attempt,
+      record,
+    });
+  } catch {
+    return 'unknown';
+  }
+  publish('reconcile', {
+    key: record.key,
+    operation: record.operation,
+    attempt: record.attempt,
+    answer: answer.status,
+  });
+  if (answer.status === 'unknown') return 'unknown';
+  // A lagging provider may not show a write yet; this clock is the reconciler's, so the delay is a floor.
+  if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) return 'unknown';
+  const resolution =
+    answer.status === 'found'
+      ? {
+          state: RecordState.Succeeded,
+          result: encodeResult(answer.value),
+          providerRef: answer.providerRef ?? providerRefOf(behaviour, answer.value),
+          reason: 'reconciled: the provider lookup found the write',
+        }
+      : {
+          // "absent" opens a new attempt: released, so the next run performs it.
+          state: RecordState.Released,
+          reason: 'reconciled: the provider lookup found no write; the next run performs it',
+        };
+  const resolved = await guard(
+    () =>
+      store.resolve({
+        key: record.key,
+        attempt: record.attempt,
+        ...resolution,
+        actor: 'reconciler',
+        ttlMs: policy.ttlMs,
+        tombstoneMs: policy.tombstoneMs,
+      }),
+    'record the reconciled outcome',
+  );
+  if (!resolved.ok) return 'moved';
+  return resolution.state === RecordState.Succeeded ? 'succeeded' : 'released';
+}
+
+async function resend(
+  store: Store,
+  record: IdempotencyRecord,
+  { behaviour, policy }: Declared,
+  payload: unknown,
+): Promise<ReconcileOutcome> {
+  const send = behaviour.resend;
+  if (send === undefined) return 'skipped';
+  const sentAt = Date.now();
+  const claimed = await guard(
+    () =>
+      store.reclaim({
+        key: record.key,
+        attempt: record.attempt,
+        token: randomUUID(),
+        leaseMs: policy.leaseMs,
+        reason: 're-send the stored request under the same provider key within its retention',
+      }),
+    'claim a new attempt',
+  );
+  if (!('lease' in claimed)) return 'moved';
+  const call: PreparedCall<unknown, unknown> = {
+    operation: record.operation,
+    key: record.key,
+    fingerprint: record.fingerprint,
+    input: undefined,
+    payload,
+    request: record.request,
+    policy,
+    behaviour: { ...behaviour, call: (_input, context) => send(payload, context) },
+  };
+  try {
+    await perform(store, call, claimed.lease, claimed.record, sentAt);
+    return 'succeeded';
+  } catch (error) {
+    if (error instanceof OperationFailedError) return 'failed';
+    if (error instanceof OutcomeUnknownError) return 'unknown';
+    if (error instanceof LeaseLostError) return 'moved';
+    if (error instanceof RetrySafeError) throw error;
+    // Anything else is the call's own error after a `not_performed` classification: the key was released.
+    return 'released';
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
