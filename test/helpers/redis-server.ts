@@ -117,7 +117,8 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
   const shutdown = async (): Promise<void> => {
     const running = child;
     child = undefined;
-    if (running === undefined || running.exitCode !== null) return;
+    // A process killed by a signal has exitCode null and signalCode set: it is gone all the same.
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
     const exited = new Promise<void>((resolve) =>
       running.once('exit', () => {
         resolve();

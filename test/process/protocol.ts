@@ -19,6 +19,11 @@ export interface WorkerConfig {
   readonly waitMs?: number;
   /** Print `ready`, then wait for a `go` line on stdin before running (lines up a race). @default false */
   readonly waitForGo?: boolean;
+  /**
+   * After this many `RS_STORE_UNAVAILABLE` errors, take no further ids: the run gives up while its store
+   * is down, as a cron job would, and leaves the rest to the next run. @default never
+   */
+  readonly stopAfterUnavailable?: number;
 }
 
 /** The part of a stored record a worker reports with an error. */

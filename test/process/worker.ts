@@ -4,7 +4,7 @@
  * (protocol.ts). Only the test process counts effects, on the ledger server.
  */
 import { createInterface } from 'node:readline';
-import { retrysafe, RetrySafeError } from '../../src/index.ts';
+import { retrysafe, RetrySafeError, StoreUnavailableError } from '../../src/index.ts';
 import { ledgerOperation } from './ledger-operation.ts';
 import type { WorkerConfig, WorkerEvent } from './protocol.ts';
 import { openStore } from './store-spec.ts';
@@ -64,6 +64,8 @@ async function main(argument: string | undefined): Promise<void> {
   if (config.waitForGo === true) await waitForGo();
 
   const queue = [...config.ids];
+  const unavailableLimit = config.stopAfterUnavailable ?? Infinity;
+  let unavailable = 0;
   const runner = async (): Promise<void> => {
     for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
       try {
@@ -71,6 +73,8 @@ async function main(argument: string | undefined): Promise<void> {
         emit({ type: 'result', id, value, replayed, reconciled, attempt, generation, key, providerKey });
       } catch (error) {
         emit(report(id, error));
+        // Ids never taken get no event at all: the test knows them by their silence.
+        if (error instanceof StoreUnavailableError && ++unavailable >= unavailableLimit) queue.length = 0;
       }
     }
   };

@@ -151,5 +151,12 @@ export function connectIoredis(url: string): IoredisClient {
   const Redis = module.Redis ?? module.default ?? (loaded as IoredisConstructor);
   // Fail a command after a few reconnect attempts instead of queueing it for long: the executor fails
   // closed on a store error, which beats a caller hanging on an unreachable store.
-  return new Redis(url, { maxRetriesPerRequest: 2 });
+  const client = new Redis(url, {
+    maxRetriesPerRequest: 2,
+    // Fail closed quickly while the server is down instead of backing off for seconds per command.
+    retryStrategy: (attempt: number) => Math.min(attempt * 50, 500),
+  });
+  // Errors reach callers as rejected commands; without a listener ioredis also logs every reconnect.
+  client.on('error', () => undefined);
+  return client;
 }
