@@ -1,0 +1,35 @@
+import { EXPRESS_IDEMPOTENCY_NOT_RUN } from './impls/open.ts';
+import { IMPLS, STORES, type ImplName, type StoreName } from './impls/types.ts';
+
+export interface Combination {
+  readonly impl: ImplName;
+  readonly store: StoreName | 'none';
+}
+
+/** Where each implementation runs: retrysafe on every store, plain retries on none, peers on Redis. */
+export function storesOf(impl: ImplName): readonly (StoreName | 'none')[] {
+  if (impl === 'retrysafe') return STORES;
+  if (impl === 'plain') return ['none'];
+  return ['redis'];
+}
+
+/** The combinations `--impl` and `--store` select (`all` for every one). */
+export function combinations(impl: string, store: string): Combination[] {
+  if (impl === 'express-idempotency') throw new Error(`express-idempotency: ${EXPRESS_IDEMPOTENCY_NOT_RUN}`);
+  const impls = IMPLS.filter((name) => (impl === 'all' ? name !== 'express-idempotency' : name === impl));
+  if (impls.length === 0) throw new Error(`--impl must be one of ${IMPLS.join(', ')} or all`);
+  if (store !== 'all' && store !== 'none' && !(STORES as readonly string[]).includes(store)) {
+    throw new Error(`--store must be one of ${STORES.join(', ')}, none or all`);
+  }
+  const selected: Combination[] = [];
+  for (const name of impls) {
+    const stores = storesOf(name);
+    // Plain retries keep nothing, so any --store selects its single row.
+    const chosen = store === 'all' || name === 'plain' ? stores : stores.filter((s) => s === store);
+    if (chosen.length === 0 && impl !== 'all') {
+      throw new Error(`${name} runs on ${stores.join(', ')} here, not on ${store}`);
+    }
+    for (const s of chosen) selected.push({ impl: name, store: s });
+  }
+  return selected;
+}

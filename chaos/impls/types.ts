@@ -1,0 +1,60 @@
+/** The implementations under test (`--impl`). */
+export const IMPLS = [
+  'retrysafe',
+  'plain',
+  'powertools',
+  'powertools-no-context',
+  'node-idempotency',
+  'express-idempotency',
+] as const;
+export type ImplName = (typeof IMPLS)[number];
+
+/** The stores (`--store`). Peers and plain retries run on the private Redis only. */
+export const STORES = ['sqlite', 'postgres', 'redis'] as const;
+export type StoreName = (typeof STORES)[number];
+
+/** Where a worker finds its store. */
+export type StoreSpec =
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string }
+  | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
+
+/** Points of one delivery where the harness may act (kill -9 the worker). */
+export interface CallHooks {
+  /** Reserved (where the implementation reserves), about to send. */
+  beforeCall(): void;
+  /** The request is on its way. */
+  afterSend(): void;
+  /** The provider answered with its effect; nothing is recorded yet. */
+  afterEffect(key: string): void;
+}
+
+/** How one try of a delivery ended, as the automation sees it. */
+export type TryOutcome =
+  | { readonly status: 'ok'; readonly replayed: boolean }
+  /** Transient: the automation tries again after a backoff. */
+  | { readonly status: 'retry'; readonly detail: string }
+  /** The outcome is unknown: the automation stops; reconciliation settles it after the run. */
+  | { readonly status: 'unknown'; readonly detail: string }
+  /** This holder lost its claim; its late write was refused. */
+  | { readonly status: 'stale'; readonly detail: string };
+
+export interface ImplConfig {
+  readonly store: StoreSpec;
+  readonly provider: string;
+  readonly leaseMs: number;
+  readonly waitMs: number;
+  readonly callTimeoutMs: number;
+  /** Declare a provider lookup (the reconciliation pass does; the run itself does not). */
+  readonly lookup: boolean;
+  /** Send the provider key in `Idempotency-Key` (retrysafe always derives one). */
+  readonly caller: string;
+}
+
+/** One implementation, opened in one process. */
+export interface Impl {
+  run(op: string, hooks: CallHooks): Promise<TryOutcome>;
+  /** Called by the kill hook before `afterEffect` kills during the record. */
+  armKillDuringRecord?(key: string, die: () => void): void;
+  close(): Promise<void>;
+}

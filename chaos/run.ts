@@ -1,0 +1,94 @@
+/**
+ * `npm run chaos -- --impl NAME --store NAME --ops N --workers W --seed S [--json] [--native-keys]
+ * [--print-schedule] [--report]`: runs the fault-injection harness and prints what each implementation
+ * did. `--impl all --store all` runs every combination; `--report` also writes docs/reliability.md.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from './child.ts';
+import { combinations, type Combination } from './combinations.ts';
+import { runCombination } from './combination.ts';
+import type { Figures } from './check.ts';
+import { renderReport } from './report.ts';
+import { scenarioMix } from './scenario.ts';
+
+const { values } = parseArgs({
+  options: {
+    impl: { type: 'string', default: 'retrysafe' },
+    store: { type: 'string', default: 'sqlite' },
+    ops: { type: 'string', default: '300' },
+    workers: { type: 'string', default: '3' },
+    seed: { type: 'string' },
+    concurrency: { type: 'string', default: '4' },
+    json: { type: 'boolean', default: false },
+    'native-keys': { type: 'boolean', default: false },
+    'print-schedule': { type: 'boolean', default: false },
+    report: { type: 'boolean', default: false },
+  },
+});
+
+function integer(name: string, text: string | undefined): number {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 1) throw new Error(`--${name} must be a positive integer`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const report = values.report;
+  const impl = report ? 'all' : values.impl;
+  const store = report ? 'all' : values.store;
+  const ops = integer('ops', values.ops);
+  const workers = integer('workers', values.workers);
+  const concurrency = integer('concurrency', values.concurrency);
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : integer('seed', values.seed);
+  const selected: Combination[] = combinations(impl, store);
+  const log = (line: string): void => {
+    process.stderr.write(`[chaos] ${line}\n`);
+  };
+  log(`seed ${seed}; ${selected.length} combination(s); ${ops} operations each; ${workers} workers`);
+
+  const rows: Figures[] = [];
+  let mix: Record<string, number> = {};
+  for (const combination of selected) {
+    const { figures, scenario } = await runCombination({
+      ...combination,
+      ops,
+      workers,
+      seed,
+      concurrency,
+      nativeKeys: values['native-keys'],
+      log,
+    });
+    mix = scenarioMix(scenario);
+    if (values['print-schedule']) process.stderr.write(`${JSON.stringify(scenario)}\n`);
+    log(`schedule ${figures.schedule_digest}: ${JSON.stringify(mix)}`);
+    log(
+      `${figures.impl}/${figures.store}: ${figures.effects} effects for ${figures.logical} operations, ` +
+        `${figures.duplicates} duplicates, ${figures.lost} lost, ${figures.unknown_unresolved} unresolved ` +
+        `(${figures.duration_s} s)`,
+    );
+    for (const violation of figures.violations) log(`  ${violation}`);
+    rows.push(figures);
+  }
+
+  const single = impl !== 'all' && store !== 'all';
+  if (values.json || !report)
+    process.stdout.write(`${JSON.stringify(single ? rows[0] : rows, null, values.json ? 0 : 2)}\n`);
+  if (report) {
+    const command = `npm run chaos -- --report --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
+    const path = join(REPO_ROOT, 'docs', 'reliability.md');
+    await writeFile(path, await renderReport({ rows, mix, command, seed, ops, workers }));
+    log(`wrote ${path}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(
+      `chaos failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(2);
+  },
+);
