@@ -1,32 +1,8 @@
-import {
-  OverrideStatus,
-  RecordState,
-  type IdempotencyRecord,
-  type OverrideRequest,
-} from '../../machine/record.ts';
+import { OverrideStatus, type IdempotencyRecord, type OverrideRequest } from '../../machine/record.ts';
+import { overrideRefusal } from '../shared.ts';
 import type { OverrideRequestInput } from '../types.ts';
 
 export type OverrideAnswer = { ok: true; override: OverrideRequest } | { ok: false; reason: string };
-
-/**
- * Why a key cannot take an override to `fingerprint`, or undefined when it can. The statements decide
- * in SQL; this only words a refusal from the rows they returned (read under the same lock).
- */
-function recordRefusal(
-  record: IdempotencyRecord | undefined,
-  fingerprint: string,
-  now: number,
-): string | undefined {
-  if (record === undefined) return 'no record for this key';
-  if (record.state !== RecordState.Succeeded && record.state !== RecordState.Failed) {
-    return `key ${record.key} is ${record.state}; only a succeeded or failed key can be overridden`;
-  }
-  if (record.fingerprint === fingerprint) return 'the override payload is the stored payload';
-  if (record.expiresAt !== null && now >= record.expiresAt) {
-    return `key ${record.key} is past its TTL; only its tombstone remains`;
-  }
-  return undefined;
-}
 
 export function explainOverrideRefusal(
   record: IdempotencyRecord | undefined,
@@ -34,7 +10,8 @@ export function explainOverrideRefusal(
   now: number,
 ): string {
   return (
-    recordRefusal(record, input.fingerprint, now) ?? `an override request with id ${input.id} already exists`
+    overrideRefusal(record, input.fingerprint, now) ??
+    `an override request with id ${input.id} already exists`
   );
 }
 
@@ -53,5 +30,5 @@ export function explainApprovalRefusal(
   if (record?.generation !== pending.generation) {
     return `key ${pending.key} moved on since the override was requested`;
   }
-  return recordRefusal(record, pending.fingerprint, now) ?? `override ${id} could not be approved`;
+  return overrideRefusal(record, pending.fingerprint, now) ?? `override ${id} could not be approved`;
 }

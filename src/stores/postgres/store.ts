@@ -27,6 +27,7 @@ import type { Names } from './names.ts';
 import { explainOverrideRefusal, explainApprovalRefusal, type OverrideAnswer } from './refusals.ts';
 import { jsonRow, toAuditEntry, toOverride, toRecord, toRecordOrUndefined } from './rows.ts';
 import { statements, type Statements } from './sql.ts';
+import { leaseOf } from '../shared.ts';
 
 const DEFAULT_LIST_LIMIT = 100;
 const DEFAULT_GC_BATCH = 500;
@@ -299,16 +300,6 @@ export class PostgresStore implements Store {
     if (row === undefined) throw new Error('retrysafe: a store statement returned no row');
     return row;
   }
-}
-
-function leaseOf(record: IdempotencyRecord): Lease {
-  return {
-    key: record.key,
-    attempt: record.attempt,
-    generation: record.generation,
-    token: record.leaseOwner ?? '',
-    leaseUntil: record.leaseUntil ?? record.updatedAt,
-  };
 }
 
 /** A fenced statement returns `changed` (applied) or only `previous` (refused: the current record). */

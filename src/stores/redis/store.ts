@@ -28,6 +28,7 @@ import { checkDurability, type DurabilityAssertion } from './durability.ts';
 import { BUCKETS, decodeRecord, LAYOUT_VERSION, metaKey, optional, recordKeys } from './layout.ts';
 import { ChangeNotifier } from './notifications.ts';
 import { Scripts, type ScriptName } from './scripts.ts';
+import { leaseOf } from '../shared.ts';
 
 export interface RedisStoreSettings {
   readonly client: RedisClientLike;
@@ -302,19 +303,6 @@ export class RedisStore implements Store {
 /** What a waiter compares: a change of state, attempt or generation ends a wait. */
 function version(record: IdempotencyRecord | undefined): string {
   return record === undefined ? 'none' : `${record.state}:${record.attempt}:${record.generation}`;
-}
-
-function leaseOf(record: IdempotencyRecord): Lease {
-  if (record.leaseOwner === null || record.leaseUntil === null) {
-    throw new TypeError(`record ${record.key} was claimed without a lease`);
-  }
-  return {
-    key: record.key,
-    attempt: record.attempt,
-    generation: record.generation,
-    token: record.leaseOwner,
-    leaseUntil: record.leaseUntil,
-  };
 }
 
 function fenced([ok, , flat]: Reply): FencedResult {

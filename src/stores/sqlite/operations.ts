@@ -2,7 +2,6 @@ import { decide, reservedRecord } from '../../machine/decide.ts';
 import {
   AuditEvent,
   OverrideStatus,
-  RecordState,
   type IdempotencyRecord,
   type OverrideRequest,
 } from '../../machine/record.ts';
@@ -16,17 +15,10 @@ import type {
   ResolveRequest,
   Settlement,
 } from '../types.ts';
+import { leaseOf, overrideRefusal } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
-import {
-  endedRecord,
-  holds,
-  isLapsed,
-  isUnsettled,
-  leaseOf,
-  reclaimedRecord,
-  unknownRecord,
-} from './transitions.ts';
+import { endedRecord, holds, isLapsed, isUnsettled, reclaimedRecord, unknownRecord } from './transitions.ts';
 
 /** The identity the library itself writes audit entries under. */
 const EXECUTOR = 'executor';
@@ -236,23 +228,6 @@ export class SqliteOperations {
     this.deleteBatch = immediate((now, limit: number) => s.deleteBatch(now, limit));
     this.compactBatch = immediate((now, limit: number) => s.compactBatch(now, limit));
   }
-}
-
-/** Why a key cannot take an override to `fingerprint` now, or undefined when it can. */
-function overrideRefusal(
-  record: IdempotencyRecord | undefined,
-  fingerprint: string,
-  now: number,
-): string | undefined {
-  if (record === undefined) return 'no record for this key';
-  if (record.state !== RecordState.Succeeded && record.state !== RecordState.Failed) {
-    return `key ${record.key} is ${record.state}; only a succeeded or failed key can be overridden`;
-  }
-  if (record.fingerprint === fingerprint) return 'the override payload is the stored payload';
-  if (record.expiresAt !== null && now >= record.expiresAt) {
-    return `key ${record.key} is past its TTL; only its tombstone remains`;
-  }
-  return undefined;
 }
 
 function evidenceOf(record: IdempotencyRecord): Record<string, unknown> {

@@ -39,16 +39,6 @@ export function isUnsettled(
   );
 }
 
-export function leaseOf(record: IdempotencyRecord): Lease {
-  return {
-    key: record.key,
-    attempt: record.attempt,
-    generation: record.generation,
-    token: record.leaseOwner ?? '',
-    leaseUntil: record.leaseUntil ?? record.updatedAt,
-  };
-}
-
 /** The record after an attempt ends; `unknown` never expires. */
 export function endedRecord(record: IdempotencyRecord, outcome: Outcome, now: number): IdempotencyRecord {
   const expires = outcome.state !== RecordState.Unknown;
