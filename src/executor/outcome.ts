@@ -11,11 +11,11 @@ const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CON
  */
 export function defaultClassify(error: unknown): Classification {
   let current: unknown = error;
-  // fetch wraps the socket error in `cause`; look a few levels down.
+  // fetch wraps the socket error in `cause`, the Stripe SDK in `detail`; look a few levels down.
   for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
+    const { code, cause, detail } = current as { code?: unknown; cause?: unknown; detail?: unknown };
     if (typeof code === 'string' && NOT_SENT.has(code)) return 'not_performed';
-    current = (current as { cause?: unknown }).cause;
+    current = cause ?? detail;
   }
   return 'unknown';
 }

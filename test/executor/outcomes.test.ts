@@ -365,3 +365,17 @@ describe('diagnostics and the one-off form', () => {
     expect(seen).toEqual(['reserve:k', 'settle:k', 'replay:k']);
   });
 });
+
+describe('default classification', () => {
+  it('finds a refused connection behind fetch (cause) and the Stripe SDK (detail)', () => {
+    const refusedSocket = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    expect(defaultClassify(new TypeError('fetch failed', { cause: refusedSocket }))).toBe('not_performed');
+    expect(defaultClassify(Object.assign(new Error('connection error'), { detail: refusedSocket }))).toBe(
+      'not_performed',
+    );
+    expect(defaultClassify(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe(
+      'unknown',
+    );
+    expect(defaultClassify('a string')).toBe('unknown');
+  });
+});
