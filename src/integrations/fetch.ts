@@ -1,0 +1,92 @@
+/**
+ * A `fetch` wrapper (`retrysafe/fetch`): each write is an idempotent operation through a provider
+ * profile. See docs/providers.md.
+ */
+import type { Operation, RetrySafe } from '../executor/client.ts';
+import type { RunResult } from '../executor/prepared.ts';
+import type { HttpAnswer, HttpClient } from '../providers/types.ts';
+import {
+  answerOf,
+  envelopeOf,
+  resolveHeaders,
+  responseOf,
+  type HeaderSource,
+  type RequestParts,
+} from './envelope.ts';
+import { httpOperation, type HttpOperationOptions } from './http-operation.ts';
+
+/** One write through the wrapper. */
+export interface FetchWrite extends RequestParts {
+  /** The key fields of the logical operation (an order id): never a time or a random value. */
+  readonly key: unknown;
+  readonly scope?: string;
+}
+
+export interface IdempotentFetchOptions extends Omit<
+  HttpOperationOptions<FetchWrite>,
+  'key' | 'scope' | 'request' | 'transport'
+> {
+  /** @default globalThis.fetch */
+  readonly fetch?: typeof fetch;
+  /** Credentials and other per-send headers: applied to every send, re-send and lookup, never stored. */
+  readonly headers?: HeaderSource;
+}
+
+/** What a write resolves to: the response (rebuilt from the stored answer on a replay) and how it came. */
+export interface IdempotentResponse extends Omit<RunResult<HttpAnswer>, 'value'> {
+  readonly response: Response;
+  readonly answer: HttpAnswer;
+}
+
+export interface IdempotentFetch {
+  (write: FetchWrite): Promise<IdempotentResponse>;
+  /** The underlying operation (its `id` is what `rs.reconcile({ operation })` takes). */
+  readonly operation: Operation<FetchWrite, HttpAnswer>;
+}
+
+/**
+ * Wraps `fetch` so that each write happens once in effect: the provider key goes where the profile
+ * says, the request (without credentials) is stored for reconciliation, answers are read by the profile.
+ *
+ * @example
+ * ```ts
+ * import { idempotentFetch } from 'retrysafe/fetch';
+ * import { stripe } from 'retrysafe/providers';
+ * const createCharge = idempotentFetch(rs, {
+ *   name: 'create-charge', version: 1, profile: stripe,
+ *   headers: () => ({ authorization: `Bearer ${process.env.STRIPE_KEY}` }),
+ * });
+ * const { response, replayed } = await createCharge({
+ *   key: { orderId: 1042 }, method: 'POST', url: 'https://api.stripe.com/v1/charges',
+ *   body: new URLSearchParams({ amount: '500', currency: 'eur', source: 'tok_visa' }),
+ * });
+ * ```
+ */
+export function idempotentFetch(rs: RetrySafe, options: IdempotentFetchOptions): IdempotentFetch {
+  const { fetch: fetchImpl = globalThis.fetch, headers, ...rest } = options;
+  const transport: HttpClient = async (request, signal) => {
+    const response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: { ...request.headers, ...(await resolveHeaders(headers)) },
+      body: request.body,
+      ...(signal === undefined ? {} : { signal }),
+    });
+    return answerOf(response);
+  };
+  const operation = httpOperation<FetchWrite>(rs, {
+    ...rest,
+    key: (write) => write.key,
+    scope: (write) => write.scope,
+    request: (write) => envelopeOf(write),
+    transport,
+  });
+  const write = async (input: FetchWrite): Promise<IdempotentResponse> => {
+    const { value, ...result } = await operation(input);
+    return { ...result, answer: value, response: responseOf(value) };
+  };
+  return Object.assign(write, { operation });
+}
+
+export { envelopeOf, responseOf, answerOf } from './envelope.ts';
+export type { HeaderSource, RequestParts } from './envelope.ts';
+export { httpOperation, sender, type HttpOperationOptions } from './http-operation.ts';

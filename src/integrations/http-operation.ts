@@ -1,0 +1,142 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Operation, OperationDefinition, RetrySafe } from '../executor/client.ts';
+import { DEFAULT_POLICY, type CallContext, type OperationPolicy } from '../executor/policy.ts';
+import { classify, interpretAnswer, jsonOf, pick, ProviderAnswerError } from '../providers/answers.ts';
+import { deriveProviderKey, placeKey } from '../providers/key.ts';
+import { checkTtl, lookup, lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
+import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } from '../providers/types.ts';
+
+/** Used when a profile does not say how to retry an in-progress answer. */
+const DEFAULT_IN_PROGRESS_DELAYS_MS = [1000, 2000, 4000] as const;
+
+/** Declaration of an HTTP write made through a provider profile. */
+export interface HttpOperationOptions<I> extends Partial<
+  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs'>
+> {
+  readonly name: string;
+  readonly version: number;
+  readonly profile: ProviderProfile;
+  /** The key fields of the logical operation. */
+  readonly key: (input: I) => unknown;
+  readonly scope?: (input: I) => string | undefined;
+  /** The request to send, without credentials and without the provider key (both are added per send). */
+  readonly request: (input: I) => HttpRequestEnvelope;
+  /** Sends a request with credentials and reads the whole answer. Also used by lookups. */
+  readonly transport: HttpClient;
+  /** Overrides the profile's waits before retrying an in-progress answer with the same key. */
+  readonly inProgressDelaysMs?: readonly number[];
+  /** The provider's id of the write. @default the `id` field of a JSON answer */
+  readonly providerRef?: (answer: HttpAnswer) => string | undefined;
+}
+
+/**
+ * Declares an HTTP write on `rs` through a profile: the stored payload is the request envelope, so
+ * batch reconciliation can re-send the same bytes (`resend`) under the same provider key while the
+ * provider remembers it and look the write up through the profile afterwards. Runs the TTL check.
+ */
+export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>): Operation<I, HttpAnswer> {
+  const { profile, transport } = options;
+  const ttlMs = options.ttlMs ?? DEFAULT_POLICY.ttlMs;
+  checkTtl(profile, {
+    operation: `${options.name}@${options.version}`,
+    ttlMs,
+    retryWindowMs: options.retryWindowMs ?? 0,
+  });
+  const send = sender(profile, transport, options.inProgressDelaysMs);
+  const { request, transport: _t, profile: _p, inProgressDelaysMs: _d, providerRef, ...rest } = options;
+  const definition: OperationDefinition<I, HttpAnswer, HttpRequestEnvelope> = {
+    ...rest,
+    resendWithinMs: resendWithinMs(profile),
+    lookupSettleMs: lookupSettleMs(profile),
+    payload: request,
+    call: (input, context) => send(request(input), context),
+    resend: (envelope, context) => send(envelope, context),
+    classify: classify(profile),
+    providerRef: providerRef ?? defaultProviderRef,
+    ...(profile.lookup === undefined ? {} : { lookup: lookup(profile, transport) }),
+  };
+  return rs.operation(definition);
+}
+
+function defaultProviderRef(answer: HttpAnswer): string | undefined {
+  const id = pick(jsonOf(answer), 'id');
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : undefined;
+}
+
+/**
+ * One attempt at a request: the provider key placed where the profile says, in-progress answers retried
+ * with the same key, a conflict naming the resource read back, a burned key looked up, and every other
+ * non-success thrown as a `ProviderAnswerError` that `classify` maps onto the executor's outcomes.
+ */
+export function sender(
+  profile: ProviderProfile,
+  transport: HttpClient,
+  delaysOverride?: readonly number[],
+): (envelope: HttpRequestEnvelope, context: CallContext) => Promise<HttpAnswer> {
+  const delays = delaysOverride ?? profile.inProgressRetry?.delaysMs ?? DEFAULT_IN_PROGRESS_DELAYS_MS;
+  return async (envelope, context) => {
+    const providerKey = deriveProviderKey(profile, context.key, context.generation);
+    const placed = placeKey(profile, envelope, providerKey);
+    for (let retry = 0; ; retry++) {
+      context.signal.throwIfAborted();
+      const answer = await transport(placed, context.signal);
+      const meaning = interpretAnswer(profile, answer, placed);
+      switch (meaning.kind) {
+        case 'success':
+          return answer;
+        case 'existing': {
+          const existing = await transport(
+            { method: 'GET', url: meaning.url, headers: {}, body: null },
+            context.signal,
+          );
+          if (existing.status === 200) return existing;
+          throw new ProviderAnswerError(
+            profile.name,
+            'unknown',
+            answer,
+            `the key names an existing resource that could not be read (${existing.status})`,
+          );
+        }
+        case 'in_progress': {
+          const delay = delays[retry];
+          if (delay === undefined) throw new ProviderAnswerError(profile.name, 'in_progress', answer);
+          await sleep(delay, undefined, { signal: context.signal });
+          continue;
+        }
+        case 'key_burned':
+          return afterBurnedKey(profile, transport, envelope, providerKey, context, answer);
+        default:
+          throw new ProviderAnswerError(profile.name, meaning.kind, answer);
+      }
+    }
+  };
+}
+
+/** A burned key never performs again: only a lookup can tell whether the write happened. */
+async function afterBurnedKey(
+  profile: ProviderProfile,
+  transport: HttpClient,
+  request: HttpRequestEnvelope,
+  providerKey: string,
+  context: CallContext,
+  answer: HttpAnswer,
+): Promise<HttpAnswer> {
+  const find = profile.lookup?.find;
+  if (find === undefined) throw new ProviderAnswerError(profile.name, 'key_burned', answer);
+  // The write's time is not known here, so the lookup's window is unbounded (since 0).
+  const found = await find({ request, key: context.key, providerKey, since: 0 }, (r) =>
+    transport(r, context.signal),
+  );
+  if (found.status === 'found') return found.value;
+  // `absent` is not trusted inside the attempt: the settle delay is judged from the recorded unknown.
+  throw new ProviderAnswerError(
+    profile.name,
+    'key_burned',
+    answer,
+    `the key is burned and the lookup answered ${found.status}; reconciliation looks again after the ` +
+      'settle delay, and no new key is used before it',
+  );
+}
+
+/** Header names never stored with a request: pass credentials through the transport instead. */
+export const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
