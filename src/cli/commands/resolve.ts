@@ -1,0 +1,75 @@
+import type { Resolution, SettledState } from '../../index.ts';
+import { flag, onePositional, parseJson, requiredString, stringOption, UsageError } from '../args.ts';
+import type { Command } from '../command.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { fields, printJson } from '../output.ts';
+import { stateLabel } from '../records.ts';
+
+const OUTCOMES: readonly (readonly [string, SettledState])[] = [
+  ['succeeded', 'succeeded'],
+  ['failed', 'failed'],
+  ['not-performed', 'released'],
+];
+
+export const resolveCommand: Command = {
+  name: 'resolve',
+  summary: 'settle an unknown (or lapsed) record by hand; who and why go to the audit log',
+  usage:
+    'resolve KEY (--succeeded [--ref REF] [--result JSON] | --failed [--ref REF] | --not-performed) --by WHO --reason WHY',
+  options: {
+    succeeded: { type: 'boolean' },
+    failed: { type: 'boolean' },
+    'not-performed': { type: 'boolean' },
+    ref: { type: 'string' },
+    result: { type: 'string' },
+    by: { type: 'string' },
+    reason: { type: 'string' },
+  },
+  async run({ io, values, positionals, json, colour, session }) {
+    const key = onePositional(positionals, 'KEY');
+    const chosen = OUTCOMES.filter(([option]) => flag(values, option));
+    const outcome = chosen[0];
+    if (chosen.length !== 1 || outcome === undefined) {
+      throw new UsageError('give exactly one of --succeeded, --failed, --not-performed');
+    }
+    const state = outcome[1];
+    const by = requiredString(values, 'by');
+    const reason = requiredString(values, 'reason');
+    const ref = stringOption(values, 'ref');
+    const resultText = stringOption(values, 'result');
+    if (resultText !== undefined && state !== 'succeeded') {
+      throw new UsageError(
+        '--result goes with --succeeded only (a failure or a non-performed call has none)',
+      );
+    }
+    if (ref !== undefined && state === 'released') {
+      throw new UsageError('--ref makes no sense with --not-performed: the provider never saw the request');
+    }
+    const resolution: Resolution = {
+      state,
+      by,
+      reason,
+      ...(ref === undefined ? {} : { providerRef: ref }),
+      ...(resultText === undefined ? {} : { result: parseJson(resultText, '--result') }),
+    };
+    const { rs } = await session();
+    const record = await rs.resolve(key, resolution);
+    if (json) {
+      printJson(io, { record });
+    } else {
+      io.stdout.write(
+        fields(
+          [
+            ['resolved', record.key],
+            ['state', stateLabel(record, Date.now())],
+            ['attempt', String(record.attempt)],
+            ['by', by],
+            ['reason', reason],
+          ],
+          colour,
+        ),
+      );
+    }
+    return ExitCode.Ok;
+  },
+};
