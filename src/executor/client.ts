@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
   InvalidKeyInputError,
+  LeaseLostError,
   OverrideRefusedError,
   ResolveRefusedError,
   RetrySafeError,
@@ -182,7 +183,13 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     // Callers in this process with the same key and payload share one call instead of queueing on the store.
     const shared = inProcess.get(call.key);
     if (shared?.fingerprint === call.fingerprint) {
-      return { ...((await shared.promise) as RunResult<T>), replayed: true };
+      try {
+        return { ...((await shared.promise) as RunResult<T>), replayed: true };
+      } catch (error) {
+        // The holder lost its claim to another attempt; this caller held nothing, so it asks the store
+        // for that attempt's outcome instead of reporting someone else's lost lease.
+        if (!(error instanceof LeaseLostError)) throw error;
+      }
     }
     const promise = (async () => {
       await whenReady();

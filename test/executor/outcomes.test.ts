@@ -261,6 +261,33 @@ describe('lease loss', () => {
     expect(late?.detail).toContain('late-result');
   });
 
+  it("a caller sharing the stale holder's call gets the outcome of the attempt that took over", async () => {
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const { retrysafe } = await import('../../src/index.ts');
+    const holderClient = retrysafe({ store: failing(fx.store, ['heartbeat']), namespace: 'test' });
+    const holder = op(
+      async () => {
+        await held;
+        return 'late-result';
+      },
+      { leaseMs: 60 },
+      holderClient,
+    );
+    const holderRun = holder(17).catch((e: unknown) => e);
+    const followerRun = holder(17).catch((e: unknown) => e);
+    await sleep(120);
+    const taker = op(
+      () => Promise.resolve('second'),
+      { leaseMs: 60, lookup: () => Promise.resolve({ status: 'absent' }) },
+      fx.client(),
+    );
+    expect(await taker(17)).toMatchObject({ value: 'second', attempt: 2 });
+    release();
+    expect(await holderRun).toBeInstanceOf(LeaseLostError);
+    expect(await followerRun).toMatchObject({ value: 'second', attempt: 2, replayed: true });
+  });
+
   it('aborts the call signal when the lease cannot be renewed', async () => {
     const brokenHeartbeats = failing(fx.store, ['heartbeat']);
     const { retrysafe } = await import('../../src/index.ts');
