@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels, retrysafe, type RetrySafe } from '../../src/index.ts';
 import { postgresStore } from '../../src/stores/postgres/index.ts';
 import type { PostgresStore } from '../../src/stores/postgres/store.ts';
+import type { PgQueryConfig } from '../../src/stores/postgres/driver.ts';
 import { serviceGate } from '../helpers/services.ts';
 import { done, keys, pgFixture, POSTGRES_URL, reserve } from './postgres-fixture.ts';
 
@@ -134,7 +135,8 @@ describe.runIf(available)('PostgreSQL store: waiting for a key', () => {
   it('without a listening connection a waiter falls back to polling', async () => {
     // A pool-compatible object that runs queries but cannot lend a connection: no LISTEN is possible.
     const queriesOnly = {
-      query: (text: string, values?: unknown[]) => db().query(text, values),
+      query: (text: string | PgQueryConfig, values?: unknown[]) =>
+        typeof text === 'string' ? db().query(text, values) : db().query(text),
       connect: () => Promise.reject(new Error('no connections to lend')),
       end: () => Promise.resolve(),
       on: () => undefined,

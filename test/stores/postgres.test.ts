@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { decide, reservedRecord } from '../../src/machine/decide.ts';
@@ -26,6 +27,34 @@ describe.runIf(available)('PostgreSQL store', () => {
   runStoreContract({
     name: 'postgres',
     create: () => Promise.resolve(postgresStore({ pool: db(), schema: schema() })),
+  });
+
+  describe('prepared statements', () => {
+    it('prepares each transition once per connection, and can be told not to', async () => {
+      const single = new pg.Pool({ connectionString: POSTGRES_URL, max: 1 });
+      const prepared = postgresStore({ pool: single, schema: schema('_prep') });
+      const unprepared = postgresStore({ pool: single, schema: schema('_prep'), preparedStatements: false });
+      const named = async (): Promise<string[]> =>
+        (
+          await single.query<{ name: string }>('SELECT name FROM pg_prepared_statements ORDER BY name')
+        ).rows.map((row) => row.name);
+      try {
+        await prepared.migrate();
+        const key = keys('prepared');
+        await unprepared.begin(request(key('a')));
+        expect(await named()).toEqual([]);
+        expect((await prepared.settle(await reserve(prepared, key('b')), done)).ok).toBe(true);
+        const names = await named();
+        expect(names.length).toBeGreaterThanOrEqual(2);
+        expect(names.every((name) => name.startsWith('retrysafe_'))).toBe(true);
+        expect((await prepared.settle(await reserve(prepared, key('c')), done)).ok).toBe(true);
+        expect(await named()).toEqual(names);
+      } finally {
+        await prepared.close();
+        await unprepared.close();
+        await single.end();
+      }
+    });
   });
 
   describe('PostgreSQL specifics', () => {

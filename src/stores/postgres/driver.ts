@@ -7,9 +7,17 @@ export interface PgResult {
   readonly rowCount: number | null;
 }
 
+/** pg's query config; a `name` makes it a prepared statement, parsed and planned once per connection. */
+export interface PgQueryConfig {
+  readonly name?: string;
+  readonly text: string;
+  readonly values?: unknown[];
+}
+
 /** Anything that runs one SQL statement: a pool or a connected client. */
 export interface PgQueryable {
   query(text: string, values?: unknown[]): Promise<PgResult>;
+  query(config: PgQueryConfig): Promise<PgResult>;
 }
 
 /** A notification delivered to a client that runs `LISTEN`. */

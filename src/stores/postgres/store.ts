@@ -20,7 +20,8 @@ import type {
   Store,
   StoreCapabilities,
 } from '../types.ts';
-import { connectListener, type PgPool } from './driver.ts';
+import { createHash } from 'node:crypto';
+import { connectListener, type PgPool, type PgResult } from './driver.ts';
 import { ChangeListener } from './listener.ts';
 import { migrate } from './migrate.ts';
 import type { Names } from './names.ts';
@@ -40,6 +41,8 @@ export interface PostgresStoreConfig {
   readonly ownsPool: boolean;
   readonly names: Names;
   readonly pollIntervalMs: number;
+  /** Send statements as named prepared statements (off behind a pooler that cannot keep them). */
+  readonly preparedStatements: boolean;
 }
 
 /** The PostgreSQL store. Create it with `postgresStore`. */
@@ -52,6 +55,8 @@ export class PostgresStore implements Store {
   readonly #sql: Statements;
   readonly #pollIntervalMs: number;
   readonly #listener: ChangeListener;
+  readonly #prepared: boolean;
+  readonly #statementNames = new Map<string, string>();
   #migrated: Promise<void> | undefined;
   #closed = false;
 
@@ -61,6 +66,7 @@ export class PostgresStore implements Store {
     this.#names = config.names;
     this.#sql = statements(config.names);
     this.#pollIntervalMs = config.pollIntervalMs;
+    this.#prepared = config.preparedStatements;
     this.#listener = new ChangeListener(config.names.channel, () => connectListener(this.#pool));
   }
 
@@ -289,9 +295,17 @@ export class PostgresStore implements Store {
     if (this.#closed) throw new Error(`retrysafe: the ${this.name} store is closed`);
   }
 
-  async #query(text: string, values: unknown[]): ReturnType<PgPool['query']> {
+  async #query(text: string, values: unknown[]): Promise<PgResult> {
     this.#open();
-    return this.#pool.query(text, values);
+    if (!this.#prepared) return this.#pool.query(text, values);
+    // The transition statements are long CTEs: parsing and planning them on every call costs more than
+    // running them. Named statements are prepared once per connection; the name follows the text.
+    let name = this.#statementNames.get(text);
+    if (name === undefined) {
+      name = `retrysafe_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      this.#statementNames.set(text, name);
+    }
+    return this.#pool.query({ name, text, values });
   }
 
   async #one(text: string, values: unknown[]): Promise<Record<string, unknown>> {
