@@ -1,0 +1,106 @@
+import { retrysafe } from '../../src/index.ts';
+import { openFloor } from '../floors/index.ts';
+import { alternate } from '../lib/measure.ts';
+import { blockPlan, profileCalls as profileCount, ratio } from '../lib/plan.ts';
+import { describeProfile, profileCalls } from '../lib/profile.ts';
+import { row, STORE_KINDS } from '../lib/rows.ts';
+import { emptyResult, type Scenario } from '../lib/scenario.ts';
+import { emptySample, summarize } from '../lib/stats.ts';
+import { destroyLocation, newLocation, openStore } from '../lib/stores.ts';
+import { chargeOperation, floorKey, floorResult, keyOf, NOOP } from '../lib/workload.ts';
+
+/** Scenario 2: calls on keys that already succeeded (the stored result comes back, nothing is called). */
+export const replay: Scenario = {
+  name: 'replay',
+  title: 'Replay path (a key that already succeeded)',
+  stores: STORE_KINDS,
+  async run(context) {
+    const result = emptyResult();
+    const keys = context.quick ? 200 : 2000;
+    result.notes.push(
+      `${keys} keys are recorded first, then called again in a cycle, one call at a time. The floor is one ` +
+        'minimal read of the recorded result with the same driver (SQLite: one SELECT; PostgreSQL: one SELECT ' +
+        'round trip; Redis: one EVALSHA of a GET script).',
+    );
+    for (const kind of context.stores) {
+      context.log(`replay: ${kind}`);
+      const location = newLocation(kind, context.env, 'replay');
+      const opened = await openStore(location);
+      const floor = await openFloor(location);
+      try {
+        const rs = retrysafe({ store: opened.store, namespace: 'bench' });
+        const charge = chargeOperation(rs);
+        const tag = `r${context.env.runId}`;
+        for (let i = 0; i < keys; i++) {
+          await charge({ id: keyOf(tag, i), amount: 100 });
+          const key = floorKey(tag, i);
+          await floor.op(key, floorResult(key));
+        }
+        const samples = await alternate(
+          [
+            {
+              name: 'retrysafe',
+              op: async (i) => {
+                const answer = await charge({ id: keyOf(tag, i % keys), amount: 100 });
+                if (!answer.replayed) throw new Error('replay: a recorded key was performed again');
+              },
+            },
+            { name: 'floor', op: (i) => floor.read(floorKey(tag, i % keys)) },
+          ],
+          blockPlan(context.quick),
+        );
+        const ours = summarize(samples.get('retrysafe') ?? emptySample());
+        const base = summarize(samples.get('floor') ?? emptySample());
+        const costRatio = base.opsPerS / ours.opsPerS;
+        const common = { scenario: 'replay', case: 'replay', store: kind, downstream: NOOP } as const;
+        result.rows.push(
+          row({
+            ...common,
+            impl: 'retrysafe',
+            ops_per_s: ours.opsPerS,
+            p50_ms: ours.p50Ms,
+            p99_ms: ours.p99Ms,
+            ratio_to_floor: costRatio,
+            extra: { calls: ours.ops, keys },
+          }),
+          row({
+            ...common,
+            impl: 'floor',
+            ops_per_s: base.opsPerS,
+            p50_ms: base.p50Ms,
+            p99_ms: base.p99Ms,
+            ratio_to_floor: 1,
+            note: 'one read of the recorded result',
+            extra: { calls: base.ops, round_trips: 1 },
+          }),
+        );
+        const profile = await profileCalls(
+          location,
+          profileCount(context.quick),
+          true,
+          `rp${context.env.runId}`,
+          {
+            scriptTimesUrl: kind === 'redis' && context.env.redisOwned ? context.env.redisUrl : undefined,
+          },
+        );
+        result.notes.push(
+          `**${kind}** replay costs ${ratio(costRatio)} the one-read floor. Profile: ${describeProfile(profile, kind)}.` +
+            (profile.walBytesPerCall !== undefined && profile.walBytesPerCall > 0
+              ? ' A replay writes WAL: begin locks the existing row (`FOR UPDATE`) before deciding, even when it ' +
+                'only returns the stored result, so the replay is a write transaction whose commit waits for a WAL ' +
+                'flush, where the floor’s SELECT writes nothing.'
+              : '') +
+            (kind === 'sqlite'
+              ? ' On SQLite a replay is a `BEGIN IMMEDIATE` transaction: it takes the database’s write lock (no ' +
+                'fsync, as nothing changes), so replays queue behind writers of every other process.'
+              : ''),
+        );
+      } finally {
+        await floor.close();
+        await opened.close();
+        await destroyLocation(location);
+      }
+    }
+    return result;
+  },
+};
