@@ -117,6 +117,8 @@ export interface Resolution {
 
 export interface RetrySafe {
   readonly store: Store;
+  /** The policy every operation starts from: the built-in defaults with `options.defaults` applied. */
+  readonly defaults: OperationPolicy;
   /** Declares an operation once and returns the function to call it with. */
   operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T>;
   /** A one-off call: key fields and payload given directly. */
@@ -281,6 +283,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
 
   return {
     store,
+    defaults,
     operation,
     once,
     resolve: async (key, resolution) => {

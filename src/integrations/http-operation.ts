@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Operation, OperationDefinition, RetrySafe } from '../executor/client.ts';
-import { DEFAULT_POLICY, type CallContext, type OperationPolicy } from '../executor/policy.ts';
+import type { CallContext, OperationPolicy } from '../executor/policy.ts';
 import { classify, interpretAnswer, jsonOf, pick, ProviderAnswerError } from '../providers/answers.ts';
 import { deriveProviderKey, placeKey } from '../providers/key.ts';
 import { checkTtl, lookup, lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
@@ -36,11 +36,11 @@ export interface HttpOperationOptions<I> extends Partial<
  */
 export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>): Operation<I, HttpAnswer> {
   const { profile, transport } = options;
-  const ttlMs = options.ttlMs ?? DEFAULT_POLICY.ttlMs;
+  // The client's defaults apply to every operation it declares: check the TTL the operation will really have.
   checkTtl(profile, {
     operation: `${options.name}@${options.version}`,
-    ttlMs,
-    retryWindowMs: options.retryWindowMs ?? 0,
+    ttlMs: options.ttlMs ?? rs.defaults.ttlMs,
+    retryWindowMs: options.retryWindowMs ?? rs.defaults.retryWindowMs,
   });
   const send = sender(profile, transport, options.inProgressDelaysMs);
   const { request, transport: _t, profile: _p, inProgressDelaysMs: _d, providerRef, ...rest } = options;

@@ -4,7 +4,7 @@
  * `Idempotent-Replayed` header, and reconciliation looks the write up through the SDK's Search API.
  */
 import type { Operation, RetrySafe } from '../executor/client.ts';
-import { DEFAULT_POLICY, type CallContext, type OperationPolicy } from '../executor/policy.ts';
+import type { CallContext, OperationPolicy } from '../executor/policy.ts';
 import { classify, interpretAnswer, ProviderAnswerError } from '../providers/answers.ts';
 import { deriveProviderKey } from '../providers/key.ts';
 import { checkTtl, lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
@@ -82,8 +82,8 @@ export function stripeOperation<I, P extends object, R>(
   const { lookup: _lookup, ...withoutLookup } = profile;
   checkTtl(search === undefined ? withoutLookup : profile, {
     operation: `${options.name}@${options.version}`,
-    ttlMs: options.ttlMs ?? DEFAULT_POLICY.ttlMs,
-    retryWindowMs: options.retryWindowMs ?? 0,
+    ttlMs: options.ttlMs ?? rs.defaults.ttlMs,
+    retryWindowMs: options.retryWindowMs ?? rs.defaults.retryWindowMs,
   });
   const delays = inProgressDelaysMs ?? profile.inProgressRetry?.delaysMs ?? [1000, 2000, 4000];
 
