@@ -1,6 +1,27 @@
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Lease } from './types.ts';
 
+/** The record's columns in the SQL stores, in schema order (snake_case of `IdempotencyRecord`). */
+export const RECORD_COLUMNS = [
+  'key',
+  'operation',
+  'fingerprint',
+  'state',
+  'attempt',
+  'generation',
+  'lease_owner',
+  'lease_until',
+  'result',
+  'request',
+  'provider_ref',
+  'reason',
+  'override_fingerprint',
+  'created_at',
+  'updated_at',
+  'expires_at',
+  'tombstone_until',
+] as const;
+
 /** The lease an `in_flight` record grants its holder (every store returns it from begin and reclaim). */
 export function leaseOf(record: IdempotencyRecord): Lease {
   return {

@@ -1,4 +1,5 @@
 import type { Names } from './names.ts';
+import { RECORD_COLUMNS } from '../shared.ts';
 
 /**
  * Every statement the store runs. Each transition is ONE statement (one round trip, one implicit
@@ -40,26 +41,6 @@ export interface Statements {
     limit: number;
   }): { text: string; values: unknown[] };
 }
-
-const RECORD_COLUMNS = [
-  'key',
-  'operation',
-  'fingerprint',
-  'state',
-  'attempt',
-  'generation',
-  'lease_owner',
-  'lease_until',
-  'result',
-  'request',
-  'provider_ref',
-  'reason',
-  'override_fingerprint',
-  'created_at',
-  'updated_at',
-  'expires_at',
-  'tombstone_until',
-] as const;
 
 const columns = (alias: string): string => RECORD_COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 

@@ -6,6 +6,7 @@ import {
   type IdempotencyRecord,
   type OverrideRequest,
 } from '../../machine/record.ts';
+import { RECORD_COLUMNS } from '../shared.ts';
 
 /** A records row as SQLite returns it (and as the upsert binds it, by name). */
 export interface RecordRow {
@@ -28,25 +29,9 @@ export interface RecordRow {
   tombstone_until: number | null;
 }
 
-export const RECORD_COLUMNS = [
-  'key',
-  'operation',
-  'fingerprint',
-  'state',
-  'attempt',
-  'generation',
-  'lease_owner',
-  'lease_until',
-  'result',
-  'request',
-  'provider_ref',
-  'reason',
-  'override_fingerprint',
-  'created_at',
-  'updated_at',
-  'expires_at',
-  'tombstone_until',
-] as const satisfies readonly (keyof RecordRow)[];
+export { RECORD_COLUMNS };
+// Every shared column is a field of the row type the upsert binds by name.
+RECORD_COLUMNS satisfies readonly (keyof RecordRow)[];
 
 export interface AuditRow {
   id: number;
