@@ -215,7 +215,9 @@ export async function runCombination(
     // in rounds like a periodic reconciliation job (a new attempt can itself meet a fault). Plain
     // retries have nothing to reconcile with: an unfinished operation stays as it is.
     if (unknownAfterRun.length > 0 && options.impl !== 'plain') {
-      const reconciler = new WorkerPool(config(true), [0], 16, {
+      // One reconciler process; it runs as many deliveries at once as the whole pool did, at least 16.
+      const reconcilerConcurrency = Math.max(16, (options.concurrency ?? 4) * options.workers);
+      const reconciler = new WorkerPool(config(true), [0], reconcilerConcurrency, {
         onDone,
         onLost: (lost) => {
           for (const trigger of lost) queue.unshift([redeliver(trigger.op)]);
