@@ -1,4 +1,3 @@
-import { EXPRESS_IDEMPOTENCY_NOT_RUN } from './impls/open.ts';
 import { IMPLS, STORES, type ImplName, type StoreName } from './impls/types.ts';
 
 export interface Combination {
@@ -15,8 +14,7 @@ export function storesOf(impl: ImplName): readonly (StoreName | 'none')[] {
 
 /** The combinations `--impl` and `--store` select (`all` for every one). */
 export function combinations(impl: string, store: string): Combination[] {
-  if (impl === 'express-idempotency') throw new Error(`express-idempotency: ${EXPRESS_IDEMPOTENCY_NOT_RUN}`);
-  const impls = IMPLS.filter((name) => (impl === 'all' ? name !== 'express-idempotency' : name === impl));
+  const impls = IMPLS.filter((name) => impl === 'all' || name === impl);
   if (impls.length === 0) throw new Error(`--impl must be one of ${IMPLS.join(', ')} or all`);
   if (store !== 'all' && store !== 'none' && !(STORES as readonly string[]).includes(store)) {
     throw new Error(`--store must be one of ${STORES.join(', ')}, none or all`);

@@ -1,6 +1,5 @@
 import { format } from 'prettier';
 import type { Figures } from './check.ts';
-import { EXPRESS_IDEMPOTENCY_NOT_RUN } from './impls/open.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -74,6 +73,20 @@ ${input.workers} worker processes, each running up to 4 deliveries at once.
   \`CHAOS_CLOCK_SKEW_MS\` shifts that process's \`Date.now\`, see \`chaos/worker/skew.ts\`); a crash-restart of
   the store server halfway (PostgreSQL: a private cluster stopped with \`pg_ctl -m immediate\`; Redis: a
   private \`redis-server\` with \`appendonly yes\`, \`appendfsync always\`, shut down and started again).
+- Peers, each on the private Redis and used the way its documentation shows (\`chaos/impls/\`):
+  \`@aws-lambda-powertools/idempotency\` (\`makeIdempotent\` with its cache persistence layer; \`powertools\`
+  registers a context whose remaining time, the lease, bounds the in-progress record, \`powertools-no-context\`
+  does not); \`@node-idempotency/core\` with its Redis adapter (\`onRequest\` before the call, \`onResponse\`
+  after it with the body or the error; a recorded error is replayed to later requests with that key);
+  \`express-idempotency\` with \`express-idempotency-redis-adapter\` (each worker serves an Express app with
+  the middleware before \`POST /charges\` and calls it over HTTP). The middleware GETs the key and, when it is
+  absent, SETs an in-progress record: two commands, not one atomic step, so concurrent requests with one key
+  can both run the call. It deletes the key when the handler reports an error or answers other than 2xx, so a
+  retry after an ambiguous failure runs the call again, and it writes the response after sending it,
+  fire-and-forget. An in-progress record whose process died stays until its TTL (86,400 s by default), and
+  every request with that key is answered 409 meanwhile. The Redis client the adapter creates from
+  \`connectionConfig\` has no \`error\` listener, so the store restart kills every worker process (those
+  deaths count in \`kills\`).
 - After the run, operations with no successful delivery are run again in up to 5 rounds, 1 s apart:
   retrysafe with a provider lookup (reconciliation), the peers as a plain re-run. Plain retries keep no
   state and are not re-run.
@@ -93,7 +106,6 @@ ${table}
 
 Peers run on the private Redis only; plain retries keep no store. \`late_writes_refused\` is n/a where the
 implementation keeps no audit of refused writes.
-express-idempotency: ${EXPRESS_IDEMPOTENCY_NOT_RUN}.
 
 ## Violations
 

@@ -1,15 +1,6 @@
 import type { Impl } from './types.ts';
 import type { WorkerConfig } from '../worker/protocol.ts';
 
-/**
- * Why express-idempotency has no row yet: it is Express middleware whose shared store is a separate
- * package (express-idempotency-redis-adapter); none of the three is a dev dependency yet, and its
- * default in-memory adapter cannot be shared by several worker processes, so a run would measure nothing.
- */
-export const EXPRESS_IDEMPOTENCY_NOT_RUN =
-  'not run: needs express, express-idempotency and express-idempotency-redis-adapter as dev ' +
-  'dependencies; its in-memory adapter cannot be shared across worker processes';
-
 /** Opens the implementation a worker runs; each is imported on demand so a worker loads only its own. */
 export async function openImpl(config: WorkerConfig): Promise<Impl> {
   switch (config.impl) {
@@ -23,6 +14,6 @@ export async function openImpl(config: WorkerConfig): Promise<Impl> {
     case 'node-idempotency':
       return (await import('./node-idempotency.ts')).openNodeIdempotency(config);
     case 'express-idempotency':
-      throw new Error(EXPRESS_IDEMPOTENCY_NOT_RUN);
+      return (await import('./express-idempotency.ts')).openExpressIdempotency(config);
   }
 }
