@@ -1,5 +1,9 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { format } from 'prettier';
 import type { Figures } from './check.ts';
+import { REPO_ROOT } from './child.ts';
+import { combinations } from './combinations.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -8,6 +12,45 @@ export interface ReportInput {
   readonly seed: number;
   readonly ops: number;
   readonly workers: number;
+  /** Where the long runs' files are. @default LONG_RUNS_DIR */
+  readonly longRunsDir?: string;
+}
+
+/** One long run of one combination, as `--save-long-run` writes it to `chaos/long-runs/<impl>-<store>.json`. */
+export type LongRun = Partial<Figures> & {
+  readonly impl: string;
+  readonly store: string;
+  /** The command line the run was started with. */
+  readonly command: string;
+  /** Copied by hand from an earlier run's output: only some figures were kept, the others are absent. */
+  readonly transcribed?: boolean;
+};
+
+export const LONG_RUNS_DIR = join(REPO_ROOT, 'chaos', 'long-runs');
+
+/** The file a combination's long run is saved in. */
+export function longRunFile(impl: string, store: string, dir: string = LONG_RUNS_DIR): string {
+  return join(dir, `${impl}-${store}.json`);
+}
+
+/** Every `*.json` file in `dir` (none when the directory does not exist). */
+export async function readLongRuns(dir: string = LONG_RUNS_DIR): Promise<LongRun[]> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.json')).sort();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  return Promise.all(
+    names.map(async (name) => {
+      const run = JSON.parse(await readFile(join(dir, name), 'utf8')) as Partial<LongRun>;
+      if (typeof run.impl !== 'string' || typeof run.store !== 'string' || typeof run.command !== 'string') {
+        throw new Error(`${join(dir, name)}: a long run needs impl, store and command`);
+      }
+      return run as LongRun;
+    }),
+  );
 }
 
 const COLUMNS = [
@@ -27,7 +70,72 @@ const COLUMNS = [
   'duration_s',
 ] as const;
 
-/** docs/reliability.md: the scenario mix, the command and seed, and one row per implementation and store. */
+const LONG_COLUMNS = [
+  'logical',
+  'effects',
+  'duplicates',
+  'lost',
+  'unknown_unresolved',
+  'stale_holders',
+  'late_writes_refused',
+  'kills',
+  'stops',
+  'store_restarts',
+  'duration_s',
+] as const;
+
+/**
+ * The long-run section: one row per file, in the order of the combinations (files of other
+ * combinations after them), a line for each combination with no file, and each file's note.
+ */
+function renderLongRuns(runs: readonly LongRun[]): string {
+  const order = combinations('all', 'all').map(({ impl, store }) => `${impl}/${store}`);
+  const rank = (run: LongRun): number => {
+    const at = order.indexOf(`${run.impl}/${run.store}`);
+    return at < 0 ? order.length : at;
+  };
+  const sorted = [...runs].sort((a, b) => rank(a) - rank(b));
+  const table = [
+    `| impl | store | ${LONG_COLUMNS.join(' | ')} | command |`,
+    `|---|---|${LONG_COLUMNS.map(() => '---:').join('|')}|---|`,
+    ...sorted.map(
+      (run) =>
+        `| ${run.impl} | ${run.store} | ${LONG_COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
+        `\`${run.command}\` |`,
+    ),
+  ].join('\n');
+  const name = (run: { impl: string; store: string }): string => `${run.impl} on ${run.store}`;
+  const transcribed = sorted.filter((run) => run.transcribed === true).map(name);
+  const missing = order.filter((key) => !sorted.some((run) => `${run.impl}/${run.store}` === key));
+  const notes = sorted
+    .filter((run) => run.note !== undefined && run.note !== '')
+    .map((run) => `- **${name(run)}**: ${run.note ?? ''}`);
+  return [
+    `Each row is one run of one combination with \`--save-long-run\`, which writes the run's \`--json\`
+output and the command line it ran with to \`chaos/long-runs/<impl>-<store>.json\`; \`--report\` renders
+this table from those files and does not run them. The command column has each run's flags (concurrency 4
+per worker unless it says otherwise). \`duration_s\` depends on the machine and what else it was running.
+\`late_writes_refused\` is n/a where the implementation keeps no audit of refused writes.`,
+    transcribed.length === 0
+      ? ''
+      : `Transcribed by hand from the JSON output of runs started by hand on a 2-core machine while other ` +
+        `work was running, before runs were saved as files: ${transcribed.join(', ')}. Their files hold ` +
+        `only the figures of this table, so the other figures of those runs (schedule digest, deliveries, ` +
+        `violations, ...) are absent.`,
+    sorted.length === 0 ? 'No long run has been saved yet.' : table,
+    notes.length === 0 ? '' : `Notes on single runs:\n\n${notes.join('\n')}`,
+    missing.length === 0
+      ? ''
+      : `Not run yet at 10,000 operations: ${missing.map((key) => key.replace('/', ' on ')).join(', ')}.`,
+  ]
+    .filter((part) => part !== '')
+    .join('\n\n');
+}
+
+/**
+ * docs/reliability.md: the scenario mix, the command and seed, one row per implementation and store,
+ * and the long runs saved in `chaos/long-runs/`.
+ */
 export async function renderReport(input: ReportInput): Promise<string> {
   const table = [
     `| impl | store | ${COLUMNS.join(' | ')} |`,
@@ -49,6 +157,7 @@ export async function renderReport(input: ReportInput): Promise<string> {
           .join('; ')}`,
     )
     .join('\n');
+  const longRuns = renderLongRuns(await readLongRuns(input.longRunsDir));
   const text = `# Reliability: the chaos run
 
 Generated by \`${input.command}\` (seed ${input.seed}: the same seed gives the same fault schedule; process
@@ -93,6 +202,10 @@ ${input.workers} worker processes, each running up to 4 deliveries at once.
 - The checker counts effects per operation on the provider's ledger: \`duplicates\` (effects beyond the
   first), \`lost\` (intended operations with no effect), \`unknown_unresolved\` (operations still not known
   done), and for retrysafe the \`late_write\` audit entries against the deliveries told their claim was lost.
+
+## Long run: 10,000 logical operations per implementation and store
+
+${longRuns}
 
 ## Scenario mix (per combination)
 

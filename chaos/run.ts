@@ -1,16 +1,19 @@
 /**
  * `npm run chaos -- --impl NAME --store NAME --ops N --workers W --seed S [--json] [--native-keys]
- * [--print-schedule] [--report]`: runs the fault-injection harness and prints what each implementation
- * did. `--impl all --store all` runs every combination; `--report` also writes docs/reliability.md.
+ * [--print-schedule] [--report] [--save-long-run]`: runs the fault-injection harness and prints what each
+ * implementation did. `--impl all --store all` runs every combination; `--report` also writes
+ * docs/reliability.md, with the long runs saved in chaos/long-runs/; `--save-long-run` (one combination)
+ * saves the run's `--json` object and this command line as chaos/long-runs/<impl>-<store>.json.
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { format } from 'prettier';
 import { REPO_ROOT } from './child.ts';
 import { combinations, type Combination } from './combinations.ts';
 import { runCombination } from './combination.ts';
 import type { Figures } from './check.ts';
-import { renderReport } from './report.ts';
+import { LONG_RUNS_DIR, longRunFile, renderReport } from './report.ts';
 import { scenarioMix } from './scenario.ts';
 
 const { values } = parseArgs({
@@ -25,8 +28,16 @@ const { values } = parseArgs({
     'native-keys': { type: 'boolean', default: false },
     'print-schedule': { type: 'boolean', default: false },
     report: { type: 'boolean', default: false },
+    'save-long-run': { type: 'boolean', default: false },
   },
 });
+
+/** The command line as typed, for the saved long run (arguments quoted where the shell needs it). */
+function commandLine(): string {
+  const quote = (arg: string): string =>
+    /^[\w.,:=/@+-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'\\''`)}'`;
+  return ['npm run chaos --', ...process.argv.slice(2).map(quote)].join(' ');
+}
 
 function integer(name: string, text: string | undefined): number {
   const value = Number(text);
@@ -43,6 +54,11 @@ async function main(): Promise<void> {
   const concurrency = integer('concurrency', values.concurrency);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : integer('seed', values.seed);
   const selected: Combination[] = combinations(impl, store);
+  if (values['save-long-run'] && (report || selected.length !== 1)) {
+    throw new Error(
+      '--save-long-run saves one combination: give one --impl and one --store, without --report',
+    );
+  }
   const log = (line: string): void => {
     process.stderr.write(`[chaos] ${line}\n`);
   };
@@ -75,6 +91,13 @@ async function main(): Promise<void> {
   const single = impl !== 'all' && store !== 'all';
   if (values.json || !report)
     process.stdout.write(`${JSON.stringify(single ? rows[0] : rows, null, values.json ? 0 : 2)}\n`);
+  if (values['save-long-run'] && rows[0] !== undefined) {
+    const path = longRunFile(rows[0].impl, rows[0].store);
+    await mkdir(LONG_RUNS_DIR, { recursive: true });
+    const text = JSON.stringify({ ...rows[0], command: commandLine() }, null, 2);
+    await writeFile(path, await format(text, { parser: 'json' }));
+    log(`wrote ${path}`);
+  }
   if (report) {
     const command = `npm run chaos -- --report --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
     const path = join(REPO_ROOT, 'docs', 'reliability.md');
