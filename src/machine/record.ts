@@ -56,10 +56,11 @@ export interface IdempotencyRecord {
   readonly tombstoneUntil: number | null;
 }
 
-/** Append-only audit events. */
+/**
+ * Append-only audit events: what a record cannot show, or must outlive it. The routine path (reserve,
+ * settle) is not logged: the record itself is its trail, and logging it would double every call's writes.
+ */
 export const AuditEvent = {
-  Reserved: 'reserved',
-  Settled: 'settled',
   MarkedUnknown: 'marked_unknown',
   Reclaimed: 'reclaimed',
   Resolved: 'resolved',

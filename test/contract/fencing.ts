@@ -83,7 +83,7 @@ export function fencingContract({ store }: ContractContext): void {
     expect(renewed.record.leaseUntil).toBeGreaterThanOrEqual(record.updatedAt + HOUR_MS - 1);
     expect(await current(store(), key())).toEqual(renewed.record);
     // Heartbeats are not audit events: they would drown the log.
-    expect((await store().audit(key())).map((entry) => entry.event)).toEqual(['reserved']);
+    expect(await store().audit(key())).toEqual([]);
   });
 
   it('the fence is attempt and token, not the clock: a lapsed lease nobody took over still settles', async () => {
@@ -131,7 +131,7 @@ export function fencingContract({ store }: ContractContext): void {
     expect(late).toEqual({ ok: false, record: unknown });
     expect(await current(store(), key())).toEqual(unknown);
     const events = (await store().audit(key())).map((entry) => entry.event);
-    expect(events).toEqual(['reserved', 'marked_unknown', 'late_write']);
+    expect(events).toEqual(['marked_unknown', 'late_write']);
   });
 
   it('reclaim gives an unknown record a new attempt in the same generation, at the exact attempt only', async () => {
@@ -183,7 +183,7 @@ export function fencingContract({ store }: ContractContext): void {
     expect((await store().settle(lease, settlement())).ok).toBe(false);
     expect((await store().settle(claimed.lease, settlement())).ok).toBe(true);
     const events = (await store().audit(key())).map((entry) => entry.event);
-    expect(events).toEqual(['reserved', 'settled', 'reclaimed', 'late_write', 'settled']);
+    expect(events).toEqual(['reclaimed', 'late_write']);
   });
 
   it('reclaim takes over a lapsed in-flight attempt, but never a live one', async () => {

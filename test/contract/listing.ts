@@ -70,11 +70,9 @@ export function listingContract({ store }: ContractContext): void {
 
     const audit = await store().audit(key());
     expect(audit.map((entry) => [entry.event, entry.attempt, entry.actor])).toEqual([
-      ['reserved', 1, 'executor'],
       ['late_write', 1, 'executor'],
       ['marked_unknown', 1, 'executor'],
       ['reclaimed', 2, 'executor'],
-      ['settled', 2, 'executor'],
     ]);
     for (const entry of audit) {
       expect(entry.key).toBe(key());

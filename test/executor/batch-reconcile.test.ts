@@ -161,11 +161,7 @@ describe('batch reconciliation', () => {
     });
     const applied = await operator.reconcile({ keys: plan.map((e) => e.key), apply: true });
     expect(applied.map((e) => e.outcome)).toEqual(['succeeded']);
-    expect((await fx.rs.audit(lapsed)).map((e) => e.event)).toEqual([
-      'reserved',
-      'marked_unknown',
-      'resolved',
-    ]);
+    expect((await fx.rs.audit(lapsed)).map((e) => e.event)).toEqual(['marked_unknown', 'resolved']);
     expect((await fx.rs.get(resolvedMeanwhile ?? ''))?.state).toBe('failed');
   });
 

@@ -160,7 +160,7 @@ describe('reconciliation through a lookup', () => {
     expect(await send(9)).toMatchObject({ value: 'the-first-attempt-did-it', reconciled: true });
     expect(attempts).toEqual([]);
     const events = (await fx.rs.audit(key)).map((e) => e.event);
-    expect(events).toEqual(['reserved', 'marked_unknown', 'resolved']);
+    expect(events).toEqual(['marked_unknown', 'resolved']);
   });
 
   it('re-sends under the same provider key while the provider still remembers it', async () => {

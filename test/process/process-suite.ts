@@ -142,7 +142,7 @@ export function describeProcessSuite(options: ProcessSuiteOptions): void {
       expect(record).toMatchObject({ state: 'succeeded', attempt: 1, providerRef: effect?.effectId });
       expect(decoded(record?.result ?? null)).toEqual(effect);
       expect(eventsOf(await rs.audit(write.keyOf(id)))).toEqual(
-        expect.arrayContaining(['reserved', 'marked_unknown', 'resolved']),
+        expect.arrayContaining(['marked_unknown', 'resolved']),
       );
     });
 
@@ -224,7 +224,7 @@ export function describeProcessSuite(options: ProcessSuiteOptions): void {
       expect(record).toMatchObject({ state: 'succeeded', attempt: 2, providerRef: effect?.effectId });
       expect(decoded(record?.result ?? null)).toEqual(effect);
       const audit = await rs.audit(key);
-      expect(eventsOf(audit)).toEqual(expect.arrayContaining(['reserved', 'marked_unknown', 'reclaimed']));
+      expect(eventsOf(audit)).toEqual(expect.arrayContaining(['marked_unknown', 'reclaimed']));
       const late = audit.filter((entry) => entry.event === 'late_write');
       expect(late).toHaveLength(1);
       expect(late[0]?.attempt).toBe(1);

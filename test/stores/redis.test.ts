@@ -139,7 +139,8 @@ describe.skipIf(!available)('redis store', () => {
     const begun = await store.begin(beginRequest(key));
     if (!begun.reserved) throw new Error('expected a reservation');
     expect(await expiry(names.record)).toBe(-1);
-    expect(await expiry(names.audit)).toBe(-1);
+    // Nothing is logged on the routine path: no audit list yet.
+    expect(await expiry(names.audit)).toBe(-2);
 
     const unknown = { state: 'unknown', result: null, reason: 'timeout', ttlMs: 1, tombstoneMs: 1 } as const;
     expect((await store.settle(begun.lease, unknown)).ok).toBe(true);
@@ -167,6 +168,21 @@ describe.skipIf(!available)('redis store', () => {
     expect(await expiry(names.record)).toBe(expected);
     expect(await expiry(names.audit)).toBe(expected);
     expect(await client.pttl(names.record)).toBeGreaterThan(0);
+
+    // A log first written after the record has its tombstone (a late write) expires with the record.
+    const other = `${PREFIX}expiry-late`;
+    const otherNames = recordKeys(`${PREFIX}own:`, other);
+    const second = await store.begin(beginRequest(other));
+    if (!second.reserved) throw new Error('expected a reservation');
+    const settledOther = await store.settle(second.lease, {
+      state: 'succeeded',
+      ttlMs: 10_000,
+      tombstoneMs: 20_000,
+    });
+    if (!settledOther.ok) throw new Error('expected to settle');
+    expect(await expiry(otherNames.audit)).toBe(-2);
+    expect((await store.settle(second.lease, { state: 'failed', ttlMs: 1, tombstoneMs: 1 })).ok).toBe(false);
+    expect(await expiry(otherNames.audit)).toBe((settledOther.record.tombstoneUntil ?? 0) + graceMs);
   });
 
   it('computes leases on the server clock whatever the client clock says', async () => {
@@ -259,8 +275,13 @@ describe.skipIf(!available)('redis store durability on servers it does not share
       ttlMs: HOUR_MS,
       tombstoneMs: HOUR_MS,
     });
+    // Refused (already settled): a late_write audit entry, which must survive the restart too.
+    expect(
+      (await store.settle(begun.lease, { state: 'failed', ttlMs: HOUR_MS, tombstoneMs: HOUR_MS })).ok,
+    ).toBe(false);
     const inFlight = await store.begin(beginRequest('in-flight'));
     const auditBefore = await store.audit('settled');
+    expect(auditBefore.map((entry) => entry.event)).toEqual(['late_write']);
     await store.close();
     await first.quit();
 

@@ -147,16 +147,10 @@ export function statements(n: Names): Statements {
     ),
     logged AS (
       ${INSERT_AUDIT(n)}
-      SELECT ins.key, ins.updated_at, e.event, ins.attempt, 'executor', e.detail
-      FROM ins CROSS JOIN LATERAL (VALUES
-        (1, 'override_used', json_build_object('override', (SELECT min(id) FROM used),
-          'fingerprint', ins.fingerprint, 'generation', ins.generation)::text),
-        (2, 'reserved', json_build_object('operation', ins.operation, 'fingerprint', ins.fingerprint,
-          'generation', ins.generation, 'token', ins.lease_owner, 'leaseUntil', ins.lease_until,
-          'fresh', ins.last_event <> 'reserved')::text)
-      ) AS e(ord, event, detail)
-      WHERE e.event = 'reserved' OR ins.last_event = 'override_used'
-      ORDER BY e.ord
+      SELECT ins.key, ins.updated_at, 'override_used', ins.attempt, 'executor',
+        json_build_object('override', (SELECT min(id) FROM used), 'fingerprint', ins.fingerprint,
+          'generation', ins.generation)::text
+      FROM ins WHERE ins.last_event = 'override_used'
     )
     SELECT (SELECT row_to_json(ins) FROM ins) AS reserved,
            (SELECT row_to_json(old) FROM old) AS existing,
@@ -178,11 +172,8 @@ export function statements(n: Names): Statements {
        last_event = 'settled'`,
     HOLDER,
     `${INSERT_AUDIT(n)}
-      SELECT $1, clock.now,
-        CASE WHEN EXISTS (SELECT 1 FROM changed) THEN 'settled' ELSE 'late_write' END,
-        $2::bigint, 'executor',
-        CASE WHEN EXISTS (SELECT 1 FROM changed) THEN $10::text ELSE $11::text END
-      FROM clock`,
+      SELECT $1, clock.now, 'late_write', $2::bigint, 'executor', $10::text
+      FROM clock WHERE NOT EXISTS (SELECT 1 FROM changed)`,
   );
 
   const markUnknown = fenced(
@@ -311,7 +302,8 @@ export function statements(n: Names): Statements {
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     batch AS MATERIALIZED (
       SELECT r.key FROM ${n.records} AS r
-      WHERE (r.result IS NOT NULL OR r.request IS NOT NULL) AND r.expires_at <= (SELECT now FROM clock)
+      WHERE r.expires_at IS NOT NULL AND (r.result IS NOT NULL OR r.request IS NOT NULL)
+        AND r.expires_at <= (SELECT now FROM clock)
       ORDER BY r.expires_at
       LIMIT $1
       FOR UPDATE SKIP LOCKED

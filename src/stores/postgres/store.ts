@@ -130,7 +130,6 @@ export class PostgresStore implements Store {
     const result = settlement.result ?? null;
     const providerRef = settlement.providerRef ?? null;
     const reason = settlement.reason ?? null;
-    const settled = JSON.stringify({ state: settlement.state, providerRef, reason });
     // The stale holder's whole settlement: it may be the only evidence that the write happened.
     const late = JSON.stringify({
       state: settlement.state,
@@ -153,7 +152,6 @@ export class PostgresStore implements Store {
         reason,
         settlement.ttlMs,
         settlement.tombstoneMs,
-        settled,
         late,
       ]),
     );

@@ -171,10 +171,11 @@ export class RedisStore implements Store {
       [recordKeys(this.#settings.keyPrefix, key).audit],
       [],
     )) as string[];
-    return reply.map((json) => {
-      const raw = JSON.parse(json) as Omit<AuditEntry, 'key'>;
+    // Entries are only ever appended, so an entry's position is its id.
+    return reply.map((json, index) => {
+      const raw = JSON.parse(json) as Omit<AuditEntry, 'key' | 'id'>;
       return {
-        id: raw.id,
+        id: index + 1,
         key,
         at: raw.at,
         event: raw.event,

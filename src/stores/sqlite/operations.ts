@@ -54,27 +54,17 @@ export class SqliteOperations {
       if (decision.kind !== 'reserve') return { reserved: false, record: decision.record, now };
       const record = reservedRecord(previous, decision, request, now);
       s.write(record);
-      const audit = { key: request.key, at: now, attempt: record.attempt, actor: EXECUTOR };
       if (decision.override && previous !== undefined) {
         const id = s.useOverride(request.key, request.fingerprint, previous.generation);
         s.appendAudit({
-          ...audit,
+          key: request.key,
+          at: now,
+          attempt: record.attempt,
+          actor: EXECUTOR,
           event: AuditEvent.OverrideUsed,
           detail: { override: id ?? null, fingerprint: request.fingerprint, generation: record.generation },
         });
       }
-      s.appendAudit({
-        ...audit,
-        event: AuditEvent.Reserved,
-        detail: {
-          operation: request.operation,
-          fingerprint: request.fingerprint,
-          generation: record.generation,
-          token: request.token,
-          leaseUntil: record.leaseUntil,
-          fresh: decision.fresh,
-        },
-      });
       return { reserved: true, lease: leaseOf(record), record };
     });
 
@@ -88,11 +78,13 @@ export class SqliteOperations {
 
     this.settle = immediate((now, lease: Lease, settlement: Settlement): FencedResult => {
       const current = s.record(lease.key);
-      const audit = { key: lease.key, at: now, attempt: lease.attempt, actor: EXECUTOR };
       if (!holds(current, lease)) {
         // The write may have happened: keep the stale holder's whole settlement as evidence.
         s.appendAudit({
-          ...audit,
+          key: lease.key,
+          at: now,
+          attempt: lease.attempt,
+          actor: EXECUTOR,
           event: AuditEvent.LateWrite,
           detail: { ...settlement, token: lease.token, generation: lease.generation },
         });
@@ -100,11 +92,6 @@ export class SqliteOperations {
       }
       const record = endedRecord(current, settlement, now);
       s.write(record);
-      s.appendAudit({
-        ...audit,
-        event: AuditEvent.Settled,
-        detail: { state: record.state, providerRef: record.providerRef, reason: record.reason },
-      });
       return { ok: true, record };
     });
 

@@ -64,10 +64,11 @@ export const MIGRATIONS: readonly Migration[] = [
         -- in_flight and unknown records never expire: they hold the only evidence of a possible write.
         CHECK (state NOT IN ('in_flight', 'unknown') OR (expires_at IS NULL AND tombstone_until IS NULL))
       );
-      -- gc: records past their tombstone, and records past their TTL that still carry a result or request.
+      -- gc: records past their tombstone, and settled records that still carry a result or request (an
+      -- in-flight record is in neither, so a reservation writes no gc index entry).
       CREATE INDEX "${prefix}records_tombstone" ON ${records} (tombstone_until) WHERE tombstone_until IS NOT NULL;
       CREATE INDEX "${prefix}records_compact" ON ${records} (expires_at)
-        WHERE result IS NOT NULL OR request IS NOT NULL;
+        WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL);
       -- list: by state, oldest update first.
       CREATE INDEX "${prefix}records_state" ON ${records} (state, updated_at);
 

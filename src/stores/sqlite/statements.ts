@@ -83,7 +83,8 @@ export class Statements {
     this.#compactBatch = db.prepare(
       `UPDATE ${t.records} SET result = NULL, request = NULL WHERE rowid IN (
          SELECT rowid FROM ${t.records}
-         WHERE (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ? LIMIT ?)`,
+         WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ?
+         LIMIT ?)`,
     );
   }
 

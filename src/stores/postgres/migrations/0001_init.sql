@@ -34,10 +34,11 @@ CREATE INDEX "{{prefix}}records_tombstone_until_idx"
   ON {{schema}}."{{prefix}}records" (tombstone_until)
   WHERE tombstone_until IS NOT NULL;
 
--- gc compacts records past their TTL through this index; compacted rows (no result, no request) leave it.
+-- gc compacts records past their TTL through this index; compacted rows (no result, no request) leave it,
+-- and in-flight rows (no expiry yet) never enter it, so a reservation writes no entry here.
 CREATE INDEX "{{prefix}}records_expires_at_idx"
   ON {{schema}}."{{prefix}}records" (expires_at)
-  WHERE result IS NOT NULL OR request IS NOT NULL;
+  WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL);
 
 -- list({ states, updatedBefore }) and operators' "what is stuck in unknown" queries.
 CREATE INDEX "{{prefix}}records_state_updated_at_idx"
@@ -89,9 +90,9 @@ CREATE TRIGGER "{{prefix}}audit_no_truncate"
   BEFORE TRUNCATE ON {{schema}}."{{prefix}}audit"
   FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}."{{prefix}}audit_append_only"();
 
--- Waiters LISTEN on the channel and are woken when a record is created or changes state or attempt
--- (heartbeats and compaction do not wake anyone). The notification is sent on commit of the same
--- transaction as the change, whoever made it.
+-- Waiters LISTEN on the channel and are woken when a record changes state or attempt (heartbeats and
+-- compaction do not wake anyone; nobody waits on a key before its record exists, so an insert does not
+-- either). The notification is sent on commit of the same transaction as the change, whoever made it.
 CREATE FUNCTION {{schema}}."{{prefix}}notify_change"() RETURNS trigger
   LANGUAGE plpgsql AS $$
 BEGIN
@@ -99,10 +100,6 @@ BEGIN
   RETURN NULL;
 END;
 $$;
-
-CREATE TRIGGER "{{prefix}}records_notify_insert"
-  AFTER INSERT ON {{schema}}."{{prefix}}records"
-  FOR EACH ROW EXECUTE FUNCTION {{schema}}."{{prefix}}notify_change"();
 
 CREATE TRIGGER "{{prefix}}records_notify_update"
   AFTER UPDATE ON {{schema}}."{{prefix}}records"

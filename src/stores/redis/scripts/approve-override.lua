@@ -38,6 +38,6 @@ request.approvedAt = now
 local encoded = cjson.encode(request)
 redis.call('HSET', KEYS[10], id, encoded)
 redis.call('HSET', KEYS[1], 'overrideFingerprint', request.fingerprint)
-append_audit(KEYS[2], 'override_approved', rec.attempt, approved_by, cjson.encode({
-  id = id, fingerprint = request.fingerprint, generation = rec.generation }), now)
+append_audit(rec, 'override_approved', rec.attempt, approved_by, cjson.encode({
+  id = id, fingerprint = request.fingerprint, generation = rec.generation }), now, tonumber(ARGV[3]))
 return { 1, encoded }

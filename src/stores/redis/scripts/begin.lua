@@ -5,7 +5,7 @@
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 operation, 5 fingerprint, 6 retryFailed ('1' or '0'),
 --       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text).
 -- Returns: { 1 if reserved else 0, server now ms, { field, value, ... } of the record after the call }.
--- Audit: `reserved` (attempt = the new attempt); an override reservation also writes `override_used`.
+-- Audit: an override reservation writes `override_used`; a routine one writes nothing (the record is its trail).
 
 local key, grace = ARGV[1], tonumber(ARGV[3])
 local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
@@ -40,7 +40,6 @@ end
 
 if attempt == nil then return { 0, now, flat_record(rec) } end
 
-local old_state = rec and rec.state
 local claim = {
   key = key,
   operation = operation,
@@ -54,11 +53,14 @@ local claim = {
   createdAt = now,
   updatedAt = now,
 }
-if not fresh and rec ~= nil then
-  claim.overrideFingerprint = rec.overrideFingerprint
-  claim.createdAt = rec.createdAt
+if rec ~= nil then
+  claim.audited = rec.audited
+  if not fresh then
+    claim.overrideFingerprint = rec.overrideFingerprint
+    claim.createdAt = rec.createdAt
+  end
 end
-save_record(KEYS[1], claim)
+save_record(KEYS[1], rec, claim)
 
 if override then
   -- Exactly the approved request for this fingerprint and generation is used, once.
@@ -73,11 +75,9 @@ if override then
       used = request.id
     end
   end
-  append_audit(KEYS[2], 'override_used', attempt, 'executor', cjson.encode({
-    id = used, fingerprint = fingerprint, previousFingerprint = rec.fingerprint, generation = generation }), now)
+  append_audit(claim, 'override_used', attempt, 'executor', cjson.encode({
+    id = used, fingerprint = fingerprint, previousFingerprint = rec.fingerprint, generation = generation }),
+    now, grace)
 end
-append_audit(KEYS[2], 'reserved', attempt, 'executor', cjson.encode({
-  fingerprint = fingerprint, generation = generation, leaseUntil = claim.leaseUntil, fresh = fresh,
-  override = override }), now)
-place(key, claim, old_state, grace)
+place(key, claim, rec, grace)
 return { 1, now, flat_record(claim) }

@@ -57,23 +57,48 @@ local function flat_record(rec)
   return out
 end
 
--- Rewrites the whole hash (dropping its TTL); `place` sets the TTL again.
-local function save_record(name, rec)
-  redis.call('DEL', name)
-  redis.call('HSET', name, unpack(flat_record(rec)))
+-- A copy to change, so `save_record` can write only what differs from what was loaded.
+local function copy(rec)
+  local out = {}
+  for field, value in pairs(rec) do out[field] = value end
+  return out
+end
+
+-- Writes the fields of `rec` that differ from `stored` (nil for a new hash) and deletes the ones it
+-- dropped: one HSET and at most one HDEL, whatever the record's size. The hash keeps its TTL; `place`
+-- sets or removes it.
+local function save_record(name, stored, rec)
+  local set, drop = {}, {}
+  for _, field in ipairs(FIELDS) do
+    local value, before = rec[field], stored and stored[field]
+    if value == nil then
+      if before ~= nil then drop[#drop + 1] = field end
+    elseif value ~= before then
+      set[#set + 1] = field
+      if NUMERIC[field] then set[#set + 1] = int(value) else set[#set + 1] = value end
+    end
+  end
+  if #set > 0 then redis.call('HSET', name, unpack(set)) end
+  if #drop > 0 then redis.call('HDEL', name, unpack(drop)) end
 end
 
 local function lease_lapsed(rec, now)
   return rec.state == 'in_flight' and rec.leaseUntil ~= nil and now >= rec.leaseUntil
 end
 
--- Audit ids are the entry's position in the key's list, so they increase per key for as long as the
--- list lives (it expires with the record's tombstone).
-local function append_audit(audit_key, event, attempt, actor, detail, at)
-  local id = redis.call('LLEN', audit_key) + 1
-  redis.call('RPUSH', audit_key, cjson.encode({
-    id = id, at = at, event = event, attempt = attempt, actor = actor, detail = detail }))
-  return id
+-- The audit log keeps what a record cannot show: refused late writes, unknown outcomes, reclaims,
+-- resolutions and overrides (the routine reserve and settle are the record itself). Entry ids are
+-- positions in the key's list, assigned when read. A record with a log carries `audited`, so `place`
+-- keeps the list's expiry in step with the record's; a log without a record never expires.
+local function append_audit(rec, event, attempt, actor, detail, at, grace)
+  redis.call('RPUSH', KEYS[2], cjson.encode({ at = at, event = event, attempt = attempt, actor = actor,
+    detail = detail }))
+  if rec == nil then return end
+  if not rec.audited then
+    rec.audited = '1'
+    redis.call('HSET', KEYS[1], 'audited', '1')
+  end
+  if rec.tombstoneUntil ~= nil then redis.call('PEXPIREAT', KEYS[2], int(rec.tombstoneUntil + grace)) end
 end
 
 local function state_index(state)
@@ -83,23 +108,29 @@ local function state_index(state)
   error('unknown record state ' .. tostring(state))
 end
 
--- Keeps the bucket's indexes and the record's expiry in step with the record. A record with a
--- tombstone end expires (with its audit list) `grace` ms after it, so gc, which deletes at the
--- tombstone's end, has time to run first; in_flight and unknown records never expire.
-local function place(key, rec, old_state, grace)
+-- Keeps the bucket's indexes and the record's expiry in step with the record, touching only what
+-- changed since `stored` (nil for a new hash). A record with a tombstone end expires (with its audit
+-- list) `grace` ms after it, so gc, which deletes at the tombstone's end, has time to run first;
+-- in_flight and unknown records never expire. gc re-reads every record it finds in an index, so an
+-- entry left behind by a record Redis expired by itself is harmless.
+local function place(key, rec, stored, grace)
+  local old_state = stored and stored.state
   if old_state ~= nil and old_state ~= rec.state then redis.call('ZREM', state_index(old_state), key) end
   redis.call('ZADD', state_index(rec.state), rec.updatedAt, key)
+  local old_tombstone = stored and stored.tombstoneUntil
   if rec.tombstoneUntil ~= nil then
-    redis.call('ZADD', KEYS[8], rec.expiresAt, key)
-    redis.call('ZADD', KEYS[9], rec.tombstoneUntil, key)
-    local at = int(rec.tombstoneUntil + grace)
-    redis.call('PEXPIREAT', KEYS[1], at)
-    redis.call('PEXPIREAT', KEYS[2], at)
-  else
+    if rec.expiresAt ~= (stored and stored.expiresAt) then redis.call('ZADD', KEYS[8], rec.expiresAt, key) end
+    if rec.tombstoneUntil ~= old_tombstone then
+      redis.call('ZADD', KEYS[9], rec.tombstoneUntil, key)
+      local at = int(rec.tombstoneUntil + grace)
+      redis.call('PEXPIREAT', KEYS[1], at)
+      if rec.audited then redis.call('PEXPIREAT', KEYS[2], at) end
+    end
+  elseif old_tombstone ~= nil then
     redis.call('ZREM', KEYS[8], key)
     redis.call('ZREM', KEYS[9], key)
     redis.call('PERSIST', KEYS[1])
-    redis.call('PERSIST', KEYS[2])
+    if rec.audited then redis.call('PERSIST', KEYS[2]) end
   end
 end
 

@@ -14,14 +14,15 @@ local rec = load_record(KEYS[1])
 if rec == nil or rec.attempt ~= attempt or not lease_lapsed(rec, now) then
   return fenced_reply(false, now, rec)
 end
-local old_state = rec.state
+local stored = rec
+rec = copy(stored)
 rec.state = 'unknown'
 rec.reason = reason
 rec.leaseOwner = nil
 rec.leaseUntil = nil
 rec.updatedAt = now
-save_record(KEYS[1], rec)
-append_audit(KEYS[2], 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now)
-place(key, rec, old_state, grace)
+save_record(KEYS[1], stored, rec)
+append_audit(rec, 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now, grace)
+place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

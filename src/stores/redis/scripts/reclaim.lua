@@ -13,7 +13,8 @@ local now = now_ms()
 local rec = load_record(KEYS[1])
 if not open_at(rec, attempt, now) then return fenced_reply(false, now, rec) end
 
-local old_state = rec.state
+local stored = rec
+rec = copy(stored)
 rec.state = 'in_flight'
 rec.attempt = attempt + 1
 rec.leaseOwner = token
@@ -24,9 +25,10 @@ rec.reason = nil
 rec.expiresAt = nil
 rec.tombstoneUntil = nil
 rec.updatedAt = now
-save_record(KEYS[1], rec)
-append_audit(KEYS[2], 'reclaimed', rec.attempt, 'executor', cjson.encode({
-  reason = reason, previousAttempt = attempt, previousState = old_state, leaseUntil = rec.leaseUntil }), now)
-place(key, rec, old_state, grace)
+save_record(KEYS[1], stored, rec)
+append_audit(rec, 'reclaimed', rec.attempt, 'executor', cjson.encode({
+  reason = reason, previousAttempt = attempt, previousState = stored.state, leaseUntil = rec.leaseUntil }),
+  now, grace)
+place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

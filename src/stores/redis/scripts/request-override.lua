@@ -32,6 +32,6 @@ local request = cjson.encode({
   id = id, key = key, fingerprint = fingerprint, generation = rec.generation, requestedBy = requested_by,
   reason = reason, requestedAt = now, status = 'pending' })
 redis.call('HSET', KEYS[10], id, request)
-append_audit(KEYS[2], 'override_requested', rec.attempt, requested_by, cjson.encode({
-  id = id, fingerprint = fingerprint, generation = rec.generation, reason = reason }), now)
+append_audit(rec, 'override_requested', rec.attempt, requested_by, cjson.encode({
+  id = id, fingerprint = fingerprint, generation = rec.generation, reason = reason }), now, tonumber(ARGV[3]))
 return { 1, request }

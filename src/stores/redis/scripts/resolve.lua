@@ -15,7 +15,8 @@ local now = now_ms()
 local rec = load_record(KEYS[1])
 if not open_at(rec, attempt, now) then return fenced_reply(false, now, rec) end
 
-local old_state = rec.state
+local stored = rec
+rec = copy(stored)
 rec.state = state
 rec.result = opt(ARGV[6])
 rec.providerRef = opt(ARGV[7])
@@ -25,9 +26,9 @@ rec.leaseUntil = nil
 rec.updatedAt = now
 rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
-save_record(KEYS[1], rec)
-append_audit(KEYS[2], 'resolved', attempt, actor, cjson.encode({
-  state = state, reason = reason, providerRef = rec.providerRef, previousState = old_state }), now)
-place(key, rec, old_state, grace)
+save_record(KEYS[1], stored, rec)
+append_audit(rec, 'resolved', attempt, actor, cjson.encode({
+  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state }), now, grace)
+place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

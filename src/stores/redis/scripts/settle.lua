@@ -8,19 +8,20 @@
 --       10 ttl ms, 11 tombstone ms, 12 the settlement as JSON (the late_write detail).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
--- Audit: `settled`, or `late_write` when refused.
+-- Audit: `late_write` when refused; an applied settlement is the record itself.
 
 local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, token, state = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
+local stored = load_record(KEYS[1])
+local rec = stored
 if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
-  append_audit(KEYS[2], 'late_write', attempt, 'executor', ARGV[12], now)
+  append_audit(rec, 'late_write', attempt, 'executor', ARGV[12], now, grace)
   return fenced_reply(false, now, rec)
 end
 
-local old_state = rec.state
+rec = copy(stored)
 rec.state = state
 rec.result = opt(ARGV[7])
 rec.providerRef = opt(ARGV[8])
@@ -36,9 +37,7 @@ else
   rec.expiresAt = nil
   rec.tombstoneUntil = nil
 end
-save_record(KEYS[1], rec)
-append_audit(KEYS[2], 'settled', attempt, 'executor', cjson.encode({
-  state = state, providerRef = rec.providerRef, reason = rec.reason }), now)
-place(key, rec, old_state, grace)
+save_record(KEYS[1], stored, rec)
+place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)
