@@ -22,6 +22,36 @@ export const RECORD_COLUMNS = [
   'tombstone_until',
 ] as const;
 
+/**
+ * When gc next has work on a settled record: compaction at `expires_at` while it still holds a result or
+ * a request, deletion at `tombstone_until` after. Both SQL stores index exactly this expression (for
+ * settled records only), so a settle writes one gc index entry, and gc finds both kinds of work in it.
+ */
+export const SQL_GC_DUE =
+  '(CASE WHEN result IS NOT NULL OR request IS NOT NULL THEN expires_at ELSE tombstone_until END)';
+
+/**
+ * The states the SQL stores index for listing (`(state, updated_at)`, partial): the records that need
+ * attention. Settled records leave that index, so a settle does not write to it; listing settled states
+ * is an operator's query and scans.
+ */
+export const SQL_OPEN_STATES = `state IN ('${RecordState.InFlight}', '${RecordState.Unknown}')`;
+
+/**
+ * The WHERE terms of a `list` by states, as SQL literals (they come from a closed set, checked here).
+ * When every state is open, the partial index's own predicate is repeated verbatim, which is what lets
+ * SQLite (and PostgreSQL with a generic plan) prove the partial index applies.
+ */
+export function sqlStateTerms(states: readonly string[]): string[] {
+  const known = new Set<string>(Object.values(RecordState));
+  for (const state of states) {
+    if (!known.has(state)) throw new TypeError(`list: unknown state ${JSON.stringify(state)}`);
+  }
+  const list = `state IN (${[...new Set(states)].map((state) => `'${state}'`).join(', ')})`;
+  const open = states.every((state) => state === RecordState.InFlight || state === RecordState.Unknown);
+  return open ? [SQL_OPEN_STATES, list] : [list];
+}
+
 /** The lease an `in_flight` record grants its holder (every store returns it from begin and reclaim). */
 export function leaseOf(record: IdempotencyRecord): Lease {
   return {

@@ -7,6 +7,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { sqliteStore, type SqliteStoreOptions, type Synchronous } from '../../src/stores/sqlite/index.ts';
+import { sqlStateTerms } from '../../src/stores/shared.ts';
+import { tablesFor } from '../../src/stores/sqlite/schema.ts';
+import { gcStatements } from '../../src/stores/sqlite/statements.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { runStoreContract } from '../contract/store-contract.ts';
 import { beginRequest, reserve, settled, settlement } from '../contract/support.ts';
@@ -151,25 +154,26 @@ describe('sqlite store', () => {
     ]);
   });
 
-  it('finds gc work through its partial indexes', async () => {
+  it('finds gc work and open records through its partial indexes, never by a scan', async () => {
     const file = newFile();
     await open({ path: file });
-    const plan = (sql: string): string =>
+    const plan = (sql: string, ...params: unknown[]): string =>
       raw(file)
         .prepare(`EXPLAIN QUERY PLAN ${sql}`)
-        .all(0, 10)
+        .all(...params)
         .map((row) => (row as { detail: string }).detail)
         .join('\n');
-    expect(
-      plan(
-        'SELECT rowid FROM retrysafe_records WHERE tombstone_until IS NOT NULL AND tombstone_until <= ? LIMIT ?',
-      ),
-    ).toContain('retrysafe_records_tombstone');
-    expect(
-      plan(
-        'SELECT rowid FROM retrysafe_records WHERE (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ? LIMIT ?',
-      ),
-    ).toContain('retrysafe_records_compact');
+    const gc = gcStatements(tablesFor('retrysafe_'));
+    for (const sql of [gc.compactBatch, gc.deleteBatch]) {
+      const detail = plan(sql, 0, 0, 10);
+      expect(detail, sql).toContain('USING INDEX retrysafe_records_gc');
+      expect(detail).not.toMatch(/SCAN retrysafe_records(?! USING)/);
+    }
+    const columns = 'SELECT key FROM retrysafe_records WHERE';
+    for (const states of [['unknown'], ['in_flight', 'unknown']]) {
+      const detail = plan(`${columns} ${sqlStateTerms(states).join(' AND ')} ORDER BY updated_at LIMIT 10`);
+      expect(detail, states.join()).toContain('USING INDEX retrysafe_records_open');
+    }
   });
 
   it('several processes migrating one new file at once and racing on keys reserve each key once', async () => {

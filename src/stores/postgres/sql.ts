@@ -1,5 +1,5 @@
 import type { Names } from './names.ts';
-import { RECORD_COLUMNS } from '../shared.ts';
+import { RECORD_COLUMNS, SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
 
 /**
  * Every statement the store runs. Each transition is ONE statement (one round trip, one implicit
@@ -278,16 +278,18 @@ export function statements(n: Names): Statements {
            clock.now
     FROM clock`;
 
-  // gc: the batch is found through a partial index in index order and stops at the limit; rows another
-  // transaction holds are skipped, not waited for. The time is an InitPlan parameter, so it can be an
-  // index condition (clock_timestamp() itself is volatile and could not). The locked batch (whose rows
-  // FOR UPDATE re-checked against their latest version) is then changed by primary key.
+  // gc: the batch is found through the gc index (SQL_GC_DUE, settled records only) in index order and
+  // stops at the limit; rows another transaction holds are skipped, not waited for. The time is an
+  // InitPlan parameter, so it can be an index condition (clock_timestamp() itself is volatile and could
+  // not). The locked batch (whose rows FOR UPDATE re-checked against their latest version) is then changed
+  // by primary key. gc compacts first, so what is due afterwards is past its tombstone.
+  const due = `r.tombstone_until IS NOT NULL AND ${SQL_GC_DUE} <= (SELECT now FROM clock)`;
   const gcDelete = `WITH
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     batch AS MATERIALIZED (
       SELECT r.key FROM ${n.records} AS r
-      WHERE r.tombstone_until IS NOT NULL AND r.tombstone_until <= (SELECT now FROM clock)
-      ORDER BY r.tombstone_until
+      WHERE ${due} AND r.tombstone_until <= (SELECT now FROM clock)
+      ORDER BY ${SQL_GC_DUE}
       LIMIT $1
       FOR UPDATE SKIP LOCKED
     ),
@@ -302,9 +304,9 @@ export function statements(n: Names): Statements {
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now),
     batch AS MATERIALIZED (
       SELECT r.key FROM ${n.records} AS r
-      WHERE r.expires_at IS NOT NULL AND (r.result IS NOT NULL OR r.request IS NOT NULL)
-        AND r.expires_at <= (SELECT now FROM clock)
-      ORDER BY r.expires_at
+      WHERE ${due} AND (r.result IS NOT NULL OR r.request IS NOT NULL)
+        AND r.tombstone_until > (SELECT now FROM clock)
+      ORDER BY ${SQL_GC_DUE}
       LIMIT $1
       FOR UPDATE SKIP LOCKED
     ),
@@ -334,10 +336,8 @@ export function statements(n: Names): Statements {
     list(filter) {
       const values: unknown[] = [];
       const where: string[] = [];
-      if (filter.states !== undefined) {
-        values.push([...filter.states]);
-        where.push(`r.state = ANY($${values.length}::text[])`);
-      }
+      // States are literals (a closed set), so the planner can prove the partial index applies.
+      if (filter.states !== undefined) where.push(...sqlStateTerms(filter.states));
       if (filter.operation !== undefined) {
         values.push(filter.operation);
         where.push(`r.operation = $${values.length}`);

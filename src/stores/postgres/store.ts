@@ -260,9 +260,10 @@ export class PostgresStore implements Store {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new ConfigurationError(`gc batchSize must be a positive integer, got ${batchSize}`);
     }
-    // Deleting first: a record past its tombstone is past its TTL too, and need not be compacted.
-    const deleted = await this.#batches(this.#sql.gcDelete, batchSize, maxBatches);
+    // Compacting first (records past their tombstone are left to the deletion) leaves every record the
+    // gc index shows as due past its tombstone, so the deletion walks only what it deletes.
     const compacted = await this.#batches(this.#sql.gcCompact, batchSize, maxBatches);
+    const deleted = await this.#batches(this.#sql.gcDelete, batchSize, maxBatches);
     return { compacted, deleted };
   }
 

@@ -23,9 +23,10 @@ export const DEFAULT_KEY_PREFIX = 'retrysafe:';
  * The bucket of a key: FNV-1a over its UTF-8 bytes. Part of the layout, so it must never change.
  */
 export function bucketOf(key: string): number {
+  const bytes = Buffer.from(key, 'utf8');
   let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(key, 'utf8')) {
-    hash ^= byte;
+  for (let i = 0; i < bytes.length; i++) {
+    hash ^= bytes[i] ?? 0;
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
   return hash % BUCKETS;
@@ -49,15 +50,28 @@ export interface BucketKeys {
   readonly overrides: string;
 }
 
+/** Every call names a bucket's keys: build them once per prefix and bucket. */
+const bucketKeysCache = new Map<string, BucketKeys[]>();
+
 export function bucketKeys(prefix: string, bucket: number): BucketKeys {
-  const base = bucketBase(prefix, bucket);
-  return {
-    base,
-    states: STATES.map((state) => `${base}s:${state}`),
-    compaction: `${base}exp`,
-    deletion: `${base}tomb`,
-    overrides: `${base}ov`,
-  };
+  let buckets = bucketKeysCache.get(prefix);
+  if (buckets === undefined) {
+    buckets = [];
+    bucketKeysCache.set(prefix, buckets);
+  }
+  let keys = buckets[bucket];
+  if (keys === undefined) {
+    const base = bucketBase(prefix, bucket);
+    keys = Object.freeze({
+      base,
+      states: Object.freeze(STATES.map((state) => `${base}s:${state}`)),
+      compaction: `${base}exp`,
+      deletion: `${base}tomb`,
+      overrides: `${base}ov`,
+    });
+    buckets[bucket] = keys;
+  }
+  return keys;
 }
 
 /** Every Redis name that concerns one record. */

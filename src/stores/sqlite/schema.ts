@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../../errors/errors.ts';
+import { SQL_GC_DUE, SQL_OPEN_STATES } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
 
 /** Quoted table names under one prefix. */
@@ -64,13 +65,11 @@ export const MIGRATIONS: readonly Migration[] = [
         -- in_flight and unknown records never expire: they hold the only evidence of a possible write.
         CHECK (state NOT IN ('in_flight', 'unknown') OR (expires_at IS NULL AND tombstone_until IS NULL))
       );
-      -- gc: records past their tombstone, and settled records that still carry a result or request (an
-      -- in-flight record is in neither, so a reservation writes no gc index entry).
-      CREATE INDEX "${prefix}records_tombstone" ON ${records} (tombstone_until) WHERE tombstone_until IS NOT NULL;
-      CREATE INDEX "${prefix}records_compact" ON ${records} (expires_at)
-        WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL);
-      -- list: by state, oldest update first.
-      CREATE INDEX "${prefix}records_state" ON ${records} (state, updated_at);
+      -- gc: settled records by when gc next has work on them (compaction, then deletion). In-flight and
+      -- unknown records are not in it, so a reservation writes no entry and a settle writes one.
+      CREATE INDEX "${prefix}records_gc" ON ${records} ${SQL_GC_DUE} WHERE tombstone_until IS NOT NULL;
+      -- list: the records that need attention, by state, oldest update first. Settled records leave it.
+      CREATE INDEX "${prefix}records_open" ON ${records} (state, updated_at) WHERE ${SQL_OPEN_STATES};
 
       CREATE TABLE ${audit} (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -163,7 +163,7 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Deletes records past their tombstone, then compacts records past their TTL, each batch in its own
+   * Compacts records past their TTL, then deletes records past their tombstone, each batch in its own
    * short transaction with the event loop (and other connections) let in between.
    */
   async gc(options: GcOptions = {}): Promise<GcSummary> {
@@ -180,8 +180,9 @@ export class SqliteStore implements Store {
       }
       return total;
     };
-    const deleted = await drain(operations.deleteBatch);
+    // Compacting first leaves every record gc's index shows as due past its tombstone for the deletion.
     const compacted = await drain(operations.compactBatch);
+    const deleted = await drain(operations.deleteBatch);
     return { compacted, deleted };
   }
 

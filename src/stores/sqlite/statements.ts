@@ -10,6 +10,7 @@ import {
   type OverrideRow,
   type RecordRow,
 } from './rows.ts';
+import { SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
 import type { Tables } from './schema.ts';
 
 export interface AuditInput {
@@ -19,6 +20,22 @@ export interface AuditInput {
   readonly attempt: number;
   readonly actor: string;
   readonly detail: Record<string, unknown>;
+}
+
+/**
+ * gc's two statements, one bounded batch each, both picked through the gc index (`SQL_GC_DUE`):
+ * compaction (past the TTL, before the tombstone's end), then deletion (past the tombstone's end, whether
+ * compacted or not). Parameters: now, now, limit.
+ */
+export function gcStatements(t: Tables): { compactBatch: string; deleteBatch: string } {
+  const due = `tombstone_until IS NOT NULL AND ${SQL_GC_DUE} <= ?`;
+  return {
+    compactBatch: `UPDATE ${t.records} SET result = NULL, request = NULL WHERE rowid IN (
+       SELECT rowid FROM ${t.records}
+       WHERE ${due} AND (result IS NOT NULL OR request IS NOT NULL) AND tombstone_until > ? LIMIT ?)`,
+    deleteBatch: `DELETE FROM ${t.records} WHERE rowid IN (
+       SELECT rowid FROM ${t.records} WHERE ${due} AND tombstone_until <= ? LIMIT ?)`,
+  };
 }
 
 /**
@@ -75,17 +92,9 @@ export class Statements {
     );
     this.#overridesOf = db.prepare(`SELECT * FROM ${t.overrides} WHERE key = ? ORDER BY requested_at, rowid`);
     this.#allOverrides = db.prepare(`SELECT * FROM ${t.overrides} ORDER BY requested_at, rowid`);
-    // gc: one bounded batch per statement, picked through the partial indexes.
-    this.#deleteBatch = db.prepare(
-      `DELETE FROM ${t.records} WHERE rowid IN (
-         SELECT rowid FROM ${t.records} WHERE tombstone_until IS NOT NULL AND tombstone_until <= ? LIMIT ?)`,
-    );
-    this.#compactBatch = db.prepare(
-      `UPDATE ${t.records} SET result = NULL, request = NULL WHERE rowid IN (
-         SELECT rowid FROM ${t.records}
-         WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL) AND expires_at <= ?
-         LIMIT ?)`,
-    );
+    const gc = gcStatements(t);
+    this.#deleteBatch = db.prepare(gc.deleteBatch);
+    this.#compactBatch = db.prepare(gc.compactBatch);
   }
 
   record(key: string): IdempotencyRecord | undefined {
@@ -144,11 +153,11 @@ export class Statements {
   }
 
   deleteBatch(now: number, limit: number): number {
-    return this.#deleteBatch.run(now, limit).changes;
+    return this.#deleteBatch.run(now, now, limit).changes;
   }
 
   compactBatch(now: number, limit: number): number {
-    return this.#compactBatch.run(now, limit).changes;
+    return this.#compactBatch.run(now, now, limit).changes;
   }
 
   list(filter: {
@@ -159,10 +168,7 @@ export class Statements {
   }): IdempotencyRecord[] {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.states !== undefined) {
-      where.push(`state IN (${filter.states.map(() => '?').join(', ')})`);
-      params.push(...filter.states);
-    }
+    if (filter.states !== undefined) where.push(...sqlStateTerms(filter.states));
     if (filter.operation !== undefined) {
       where.push('operation = ?');
       params.push(filter.operation);

@@ -29,20 +29,20 @@ CREATE TABLE {{schema}}."{{prefix}}records" (
   CHECK (state <> 'in_flight' OR (lease_owner IS NOT NULL AND lease_until IS NOT NULL))
 );
 
--- gc deletes records past their tombstone through this index, oldest first, never by a table scan.
-CREATE INDEX "{{prefix}}records_tombstone_until_idx"
-  ON {{schema}}."{{prefix}}records" (tombstone_until)
+-- gc finds its work through this index, never by a table scan: settled records by when gc next has work
+-- on them (compaction at expires_at while a result or request is held, deletion at tombstone_until after).
+-- The expression is SQL_GC_DUE in src/stores/shared.ts. In-flight and unknown rows are not in it, so a
+-- reservation writes no entry here and a settle one.
+CREATE INDEX "{{prefix}}records_gc_idx"
+  ON {{schema}}."{{prefix}}records"
+  ((CASE WHEN result IS NOT NULL OR request IS NOT NULL THEN expires_at ELSE tombstone_until END))
   WHERE tombstone_until IS NOT NULL;
 
--- gc compacts records past their TTL through this index; compacted rows (no result, no request) leave it,
--- and in-flight rows (no expiry yet) never enter it, so a reservation writes no entry here.
-CREATE INDEX "{{prefix}}records_expires_at_idx"
-  ON {{schema}}."{{prefix}}records" (expires_at)
-  WHERE expires_at IS NOT NULL AND (result IS NOT NULL OR request IS NOT NULL);
-
--- list({ states, updatedBefore }) and operators' "what is stuck in unknown" queries.
-CREATE INDEX "{{prefix}}records_state_updated_at_idx"
-  ON {{schema}}."{{prefix}}records" (state, updated_at);
+-- list({ states, updatedBefore }) of the records that need attention ("what is stuck in unknown"); settled
+-- rows leave it, so a settle writes no entry here. Listing settled states scans (an operator's query).
+CREATE INDEX "{{prefix}}records_open_idx"
+  ON {{schema}}."{{prefix}}records" (state, updated_at)
+  WHERE state IN ('in_flight', 'unknown');
 
 CREATE TABLE {{schema}}."{{prefix}}audit" (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
