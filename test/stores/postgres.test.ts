@@ -201,6 +201,36 @@ describe.runIf(available)('PostgreSQL store', () => {
       });
     });
 
+    it('answers a replay, a wait and a mismatch without locking the row (nothing to write, no WAL flush)', async () => {
+      const key = keys('unlocked');
+      const table = store.names.records;
+      // xmax is set by any row lock or update; the settle's own update leaves it 0 once committed.
+      const xmax = async (k: string): Promise<string> =>
+        (await db().query<{ xmax: string }>(`SELECT xmax::text FROM ${table} WHERE key = $1`, [k])).rows[0]
+          ?.xmax ?? 'missing';
+      expect((await store.settle(await reserve(store, key('done')), done)).ok).toBe(true);
+      await reserve(store, key('busy'));
+      const before = { done: await xmax(key('done')), busy: await xmax(key('busy')) };
+      for (const [k, fingerprint, kind] of [
+        [key('done'), 'sha256:aa', 'replay'],
+        [key('done'), 'sha256:bb', 'mismatch'],
+        [key('busy'), 'sha256:aa', 'wait'],
+      ] as const) {
+        const begun = await store.begin(request(k, { fingerprint }));
+        if (begun.reserved) throw new Error(`expected ${kind}, got a reservation`);
+        expect(decide(begun.record, { fingerprint, retryFailed: false }, begun.now).kind).toBe(kind);
+      }
+      expect({ done: await xmax(key('done')), busy: await xmax(key('busy')) }).toEqual(before);
+      // A reservable row is still decided under its lock: a released key reserves its next attempt.
+      const released = await store.settle(await reserve(store, key('released')), {
+        ...done,
+        state: 'released',
+      });
+      expect(released.ok).toBe(true);
+      const again = await store.begin(request(key('released')));
+      expect(again.reserved && again.lease.attempt).toBe(2);
+    });
+
     it('the audit log refuses UPDATE, DELETE and TRUNCATE', async () => {
       const key = keys('audit');
       const lease = await reserve(store, key());

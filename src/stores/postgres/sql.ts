@@ -3,7 +3,8 @@ import { RECORD_COLUMNS, SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
 
 /**
  * Every statement the store runs. Each transition is ONE statement (one round trip, one implicit
- * transaction), built from data-modifying CTEs:
+ * transaction), built from data-modifying CTEs (`begin` first answers what its snapshot shows cannot be
+ * reserved without any of this; see there):
  *
  * - `old` locks the key's row (`FOR UPDATE`) and, in READ COMMITTED, returns its latest committed
  *   version even when it changed after the statement's snapshot. A refused write returns it as the
@@ -94,28 +95,57 @@ const UNSETTLED = `old.attempt = $2::bigint AND (old.state = 'unknown' OR (old.s
 const NOT_EXPIRED = (alias: string): string =>
   `NOT (${alias}.expires_at IS NOT NULL AND clock.now >= ${alias}.expires_at)`;
 
+/**
+ * The conflict table's reserve rows (src/machine/decide.ts) on `row`, at time `now`, for the incoming
+ * `fingerprint` (SQL expressions); `$4` is retryFailed.
+ */
+function reserveTerms(
+  row: string,
+  now: string,
+  fingerprint: string,
+): { override: string; fresh: string; reservable: string } {
+  const pastTombstone = `(${row}.tombstone_until IS NOT NULL AND ${now} >= ${row}.tombstone_until)`;
+  const expired = `(${row}.expires_at IS NOT NULL AND ${now} >= ${row}.expires_at)`;
+  const override = `(NOT ${pastTombstone} AND ${row}.state IN ('succeeded', 'failed') AND NOT ${expired}
+      AND ${row}.fingerprint <> ${fingerprint}
+      AND ${row}.override_fingerprint IS NOT NULL AND ${row}.override_fingerprint = ${fingerprint})`;
+  const fresh = `(${pastTombstone} OR ${override})`;
+  const reservable = `(${pastTombstone}
+      OR (${row}.state = 'released' AND ${row}.fingerprint = ${fingerprint})
+      OR (${row}.state = 'failed' AND NOT ${expired} AND ${row}.fingerprint = ${fingerprint} AND $4::boolean)
+      OR ${override})`;
+  return { override, fresh, reservable };
+}
+
 export function statements(n: Names): Statements {
   // The reserve predicate: exactly the rows where decide(...).kind === 'reserve' (src/machine/decide.ts),
   // read on the conflicting row `r` with now = excluded.updated_at and the incoming fingerprint.
-  const now = 'excluded.updated_at';
-  const pastTombstone = `(r.tombstone_until IS NOT NULL AND ${now} >= r.tombstone_until)`;
-  const expired = `(r.expires_at IS NOT NULL AND ${now} >= r.expires_at)`;
-  const override = `(NOT ${pastTombstone} AND r.state IN ('succeeded', 'failed') AND NOT ${expired}
-      AND r.fingerprint <> excluded.fingerprint
-      AND r.override_fingerprint IS NOT NULL AND r.override_fingerprint = excluded.fingerprint)`;
-  const fresh = `(${pastTombstone} OR ${override})`;
-  const reservable = `(${pastTombstone}
-      OR (r.state = 'released' AND r.fingerprint = excluded.fingerprint)
-      OR (r.state = 'failed' AND NOT ${expired} AND r.fingerprint = excluded.fingerprint AND $4::boolean)
-      OR ${override})`;
+  const { override, fresh, reservable } = reserveTerms('r', 'excluded.updated_at', 'excluded.fingerprint');
+  // The same predicate on the unlocked snapshot row: what it cannot reserve is answered from the snapshot.
+  const snapshotReservable = reserveTerms('snap', 'early.now', '$3::text').reservable;
 
-  const begin = `WITH ${lockedClock(n)},
+  // A key the snapshot shows as not reservable (a replay, a wait, a mismatch: most calls on an existing
+  // key) is answered from that snapshot without a row lock, so the statement writes nothing and its commit
+  // waits for no WAL flush; a committed row read a moment before is as good an answer as the same row read
+  // under a lock. Otherwise the row is locked and the reservation decided on its latest version, as below.
+  const begin = `WITH
+    snap AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $1::text),
+    early AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM snap) AS read),
+    answered AS MATERIALIZED (SELECT 1 FROM snap, early WHERE NOT ${snapshotReservable}),
+    old AS MATERIALIZED (
+      SELECT r.* FROM ${n.records} AS r
+      WHERE r.key = $1::text AND NOT EXISTS (SELECT 1 FROM answered)
+      FOR UPDATE
+    ),
+    clock AS MATERIALIZED (
+      SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked
+    ),
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
         lease_until, request, created_at, updated_at, last_event)
       SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text,
         clock.now, clock.now, 'reserved_fresh'
-      FROM clock
+      FROM clock WHERE NOT EXISTS (SELECT 1 FROM answered)
       ON CONFLICT (key) DO UPDATE SET
         operation = excluded.operation,
         fingerprint = excluded.fingerprint,
@@ -153,9 +183,10 @@ export function statements(n: Names): Statements {
       FROM ins WHERE ins.last_event = 'override_used'
     )
     SELECT (SELECT row_to_json(ins) FROM ins) AS reserved,
-           (SELECT row_to_json(old) FROM old) AS existing,
-           clock.now
-    FROM clock`;
+           COALESCE((SELECT row_to_json(old) FROM old),
+             (SELECT row_to_json(snap) FROM snap WHERE EXISTS (SELECT 1 FROM answered))) AS existing,
+           CASE WHEN EXISTS (SELECT 1 FROM answered) THEN early.now ELSE clock.now END AS now
+    FROM clock, early`;
 
   const read = `SELECT ${NOW_MS} AS now, (SELECT row_to_json(r) FROM ${n.records} AS r WHERE r.key = $1) AS existing`;
 
