@@ -86,14 +86,15 @@ export const replay: Scenario = {
         result.notes.push(
           `**${kind}** replay costs ${ratio(costRatio)} the one-read floor. Profile: ${describeProfile(profile, kind)}.` +
             (profile.walBytesPerCall !== undefined && profile.walBytesPerCall > 0
-              ? ' A replay writes WAL: begin locks the existing row (`FOR UPDATE`) before deciding, even when it ' +
-                'only returns the stored result, so the replay is a write transaction whose commit waits for a WAL ' +
-                'flush, where the floor’s SELECT writes nothing.'
+              ? ` A replay still writes WAL (${profile.walBytesPerCall} bytes per call): look for a lock or a write on the replay path.`
               : '') +
             (kind === 'sqlite'
-              ? ' On SQLite a replay is a `BEGIN IMMEDIATE` transaction: it takes the database’s write lock (no ' +
-                'fsync, as nothing changes), so replays queue behind writers of every other process.'
-              : ''),
+              ? ' On SQLite a replay is one plain read outside any write transaction (the write lock is taken only ' +
+                'for a key that can be reserved), so replays do not queue behind other processes’ writers.'
+              : kind === 'postgres'
+                ? ' On PostgreSQL a replay is answered from the begin statement’s snapshot without locking the row, so ' +
+                  'it writes no WAL and its commit waits for no flush.'
+                : ''),
         );
       } finally {
         await floor.close();

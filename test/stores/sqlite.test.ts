@@ -94,6 +94,23 @@ describe('sqlite store', () => {
     expect(await reopened.audit('durable')).toEqual(audit);
   });
 
+  it('answers a replay while another connection holds the write lock; a new key waits for it', async () => {
+    const file = newFile();
+    const store = await open({ path: file, busyTimeoutMs: 100 });
+    await settled(store, 'done');
+    const writer = raw(file);
+    writer.exec('BEGIN IMMEDIATE');
+    try {
+      const replay = await store.begin(beginRequest('done'));
+      expect(replay.reserved).toBe(false);
+      expect(replay.reserved ? null : replay.record.state).toBe('succeeded');
+      await expect(store.begin(beginRequest('new'))).rejects.toThrow();
+    } finally {
+      writer.exec('ROLLBACK');
+    }
+    expect((await store.begin(beginRequest('new'))).reserved).toBe(true);
+  });
+
   it('refuses to update or delete audit entries', async () => {
     const file = newFile();
     const store = await open({ path: file });

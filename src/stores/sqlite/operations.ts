@@ -48,7 +48,7 @@ export class SqliteOperations {
       return (...args: A) => transaction.immediate(...args);
     };
 
-    this.begin = immediate((now, request: BeginRequest): BeginResult => {
+    const reserve = immediate((now, request: BeginRequest): BeginResult => {
       const previous = s.record(request.key);
       const decision = decide(previous, request, now);
       if (decision.kind !== 'reserve') return { reserved: false, record: decision.record, now };
@@ -67,6 +67,17 @@ export class SqliteOperations {
       }
       return { reserved: true, lease: leaseOf(record), record };
     });
+    // A key that cannot be reserved now (a replay, a wait, a mismatch: most calls on an existing key) is
+    // answered from a plain read, which takes no write lock, so it never queues behind other writers; any
+    // other key is decided again under the lock.
+    this.begin = (request: BeginRequest): BeginResult => {
+      const seen = s.record(request.key);
+      if (seen !== undefined) {
+        const now = Date.now();
+        if (decide(seen, request, now).kind !== 'reserve') return { reserved: false, record: seen, now };
+      }
+      return reserve(request);
+    };
 
     this.heartbeat = immediate((now, lease: Lease, leaseMs: number): FencedResult => {
       const current = s.record(lease.key);

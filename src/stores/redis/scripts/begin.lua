@@ -12,7 +12,7 @@ local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
 local token, lease_ms, request = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9])
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
+local rec, stored_flat = load_record(KEYS[1])
 
 -- The decision: nil (leave the record as it is) or the attempt, generation and kind of the reservation.
 local attempt, generation, fresh, override
@@ -38,7 +38,7 @@ else
   -- in_flight (live or lapsed) and unknown never reserve here: wait, reconcile or mismatch.
 end
 
-if attempt == nil then return { 0, now, flat_record(rec) } end
+if attempt == nil then return { 0, now, stored_flat } end
 
 local claim = {
   key = key,

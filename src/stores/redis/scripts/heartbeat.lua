@@ -9,9 +9,9 @@ local key = ARGV[1]
 local attempt, token, lease_ms = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
+local rec, stored_flat = load_record(KEYS[1])
 if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
-  return fenced_reply(false, now, rec)
+  return { 0, now, stored_flat }
 end
 rec.leaseUntil = now + lease_ms
 rec.updatedAt = now

@@ -33,15 +33,17 @@ local function opt(arg)
   return string.sub(arg, 2)
 end
 
+-- The record as a table (nil when absent) and the hash as read, which a script that changes nothing
+-- returns as it is (the client ignores fields it does not know, such as `audited`).
 local function load_record(name)
   local flat = redis.call('HGETALL', name)
-  if #flat == 0 then return nil end
+  if #flat == 0 then return nil, flat end
   local rec = {}
   for i = 1, #flat, 2 do
     local field, value = flat[i], flat[i + 1]
     if NUMERIC[field] then rec[field] = tonumber(value) else rec[field] = value end
   end
-  return rec
+  return rec, flat
 end
 
 local function flat_record(rec)

@@ -10,9 +10,9 @@ local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, reason = tonumber(ARGV[4]), ARGV[5]
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
+local rec, stored_flat = load_record(KEYS[1])
 if rec == nil or rec.attempt ~= attempt or not lease_lapsed(rec, now) then
-  return fenced_reply(false, now, rec)
+  return { 0, now, stored_flat }
 end
 local stored = rec
 rec = copy(stored)

@@ -10,8 +10,8 @@ local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, token, lease_ms, reason = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6]), ARGV[7]
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
-if not open_at(rec, attempt, now) then return fenced_reply(false, now, rec) end
+local rec, stored_flat = load_record(KEYS[1])
+if not open_at(rec, attempt, now) then return { 0, now, stored_flat } end
 
 local stored = rec
 rec = copy(stored)

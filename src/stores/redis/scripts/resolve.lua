@@ -12,8 +12,8 @@ local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, state, reason, actor = tonumber(ARGV[4]), ARGV[5], ARGV[8], ARGV[9]
 
 local now = now_ms()
-local rec = load_record(KEYS[1])
-if not open_at(rec, attempt, now) then return fenced_reply(false, now, rec) end
+local rec, stored_flat = load_record(KEYS[1])
+if not open_at(rec, attempt, now) then return { 0, now, stored_flat } end
 
 local stored = rec
 rec = copy(stored)

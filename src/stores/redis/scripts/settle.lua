@@ -14,11 +14,11 @@ local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, token, state = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 
 local now = now_ms()
-local stored = load_record(KEYS[1])
+local stored, stored_flat = load_record(KEYS[1])
 local rec = stored
 if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
   append_audit(rec, 'late_write', attempt, 'executor', ARGV[12], now, grace)
-  return fenced_reply(false, now, rec)
+  return { 0, now, stored_flat }
 end
 
 rec = copy(stored)
