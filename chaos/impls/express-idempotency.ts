@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { getSharedIdempotencyService, idempotency, type IIdempotencyDataAdapter } from 'express-idempotency';
@@ -28,9 +29,10 @@ const REQUEST_MARGIN_MS = 1_000;
  * on any other answer (or `reportError`) it deletes the key. An in-progress record whose process died
  * stays until its TTL, and every later request with that key is answered 409.
  *
- * The adapter gets `connectionConfig`, as its README shows, and creates its own Redis client, which has
- * no 'error' listener: when the store restarts, the unhandled 'error' event ends the worker process (the
- * pool starts another), as it would end an application set up this way.
+ * The adapter gets a client of its own @redis/client (1.x, resolved from the adapter's package) with an
+ * 'error' listener, as every peer's client has here. Given only `connectionConfig`, as its README shows,
+ * the adapter creates a client without one, and a store restart then ends the worker process with an
+ * unhandled 'error' event: a crash of the application, not a property of its idempotency logic.
  *
  * Kill during the record: this implementation has no `armKillDuringRecord`, like node-idempotency; the
  * worker's default applies (kill -9 on the next `setImmediate` after the provider's answer). By then
@@ -40,7 +42,13 @@ const REQUEST_MARGIN_MS = 1_000;
 export async function openExpressIdempotency(config: ImplConfig): Promise<Impl> {
   if (config.store.kind !== 'redis') throw new Error('express-idempotency runs on the Redis store here');
   const RedisAdapter = adapterModule.default;
-  const adapter = new RedisAdapter({ connectionConfig: { url: config.store.url } });
+  // The 1.x client the adapter was built for (not the dev dependency's 6.x): only what is used here is typed.
+  const { createClient } = createRequire(import.meta.resolve('express-idempotency-redis-adapter'))(
+    '@redis/client',
+  ) as { createClient: (options: { url: string }) => { on(event: 'error', listener: () => void): unknown } };
+  const client = createClient({ url: config.store.url });
+  client.on('error', () => undefined);
+  const adapter = new RedisAdapter({ connectionInstance: client as never });
   await adapter.connect();
 
   // The adapter's typings declare `response?: T | undefined` where the middleware's declare `response?: T`:
