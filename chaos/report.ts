@@ -113,7 +113,9 @@ function renderLongRuns(runs: readonly LongRun[]): string {
   return [
     `Each row is one run of one combination with \`--save-long-run\`, which writes the run's \`--json\`
 output and the command line it ran with to \`chaos/long-runs/<impl>-<store>.json\`; \`--report\` renders
-this table from those files and does not run them. The command column has each run's flags (concurrency 4
+this table from those files and does not run them (\`--report --render-only\` renders this page again from
+\`chaos/report-run.json\`, what the last \`--report\` ran, and the long-run files, without running anything).
+The command column has each run's flags (concurrency 4
 per worker unless it says otherwise). \`duration_s\` depends on the machine and what else it was running.
 \`late_writes_refused\` is n/a where the implementation keeps no audit of refused writes.`,
     transcribed.length === 0

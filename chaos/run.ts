@@ -1,11 +1,13 @@
 /**
  * `npm run chaos -- --impl NAME --store NAME --ops N --workers W --seed S [--json] [--native-keys]
- * [--print-schedule] [--report] [--save-long-run]`: runs the fault-injection harness and prints what each
- * implementation did. `--impl all --store all` runs every combination; `--report` also writes
- * docs/reliability.md, with the long runs saved in chaos/long-runs/; `--save-long-run` (one combination)
- * saves the run's `--json` object and this command line as chaos/long-runs/<impl>-<store>.json.
+ * [--print-schedule] [--report [--render-only]] [--save-long-run]`: runs the fault-injection harness and
+ * prints what each implementation did. `--impl all --store all` runs every combination; `--report` also
+ * writes docs/reliability.md, with the long runs saved in chaos/long-runs/ (and keeps what it ran in
+ * chaos/report-run.json, from which `--report --render-only` renders the page again without running);
+ * `--save-long-run` (one combination) saves the run's `--json` object and this command line as
+ * chaos/long-runs/<impl>-<store>.json.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { format } from 'prettier';
@@ -13,7 +15,7 @@ import { REPO_ROOT } from './child.ts';
 import { combinations, type Combination } from './combinations.ts';
 import { runCombination } from './combination.ts';
 import type { Figures } from './check.ts';
-import { LONG_RUNS_DIR, longRunFile, renderReport } from './report.ts';
+import { LONG_RUNS_DIR, longRunFile, renderReport, type ReportInput } from './report.ts';
 import { scenarioMix } from './scenario.ts';
 
 const { values } = parseArgs({
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     'print-schedule': { type: 'boolean', default: false },
     report: { type: 'boolean', default: false },
     'save-long-run': { type: 'boolean', default: false },
+    'render-only': { type: 'boolean', default: false },
   },
 });
 
@@ -45,8 +48,25 @@ function integer(name: string, text: string | undefined): number {
   return value;
 }
 
+/** What `--report` ran, kept so that `--report --render-only` can render the page again without running. */
+const REPORT_RUN_FILE = join(REPO_ROOT, 'chaos', 'report-run.json');
+
+async function writeReport(input: Omit<ReportInput, 'longRunsDir'>): Promise<void> {
+  const path = join(REPO_ROOT, 'docs', 'reliability.md');
+  await writeFile(path, await renderReport(input));
+  process.stderr.write(`[chaos] wrote ${path}\n`);
+}
+
 async function main(): Promise<void> {
   const report = values.report;
+  if (values['render-only']) {
+    if (!report) throw new Error('--render-only goes with --report');
+    // The short runs as the last --report saved them; the long runs as chaos/long-runs/ holds them now.
+    await writeReport(
+      JSON.parse(await readFile(REPORT_RUN_FILE, 'utf8')) as Omit<ReportInput, 'longRunsDir'>,
+    );
+    return;
+  }
   const impl = report ? 'all' : values.impl;
   const store = report ? 'all' : values.store;
   const ops = integer('ops', values.ops);
@@ -100,9 +120,9 @@ async function main(): Promise<void> {
   }
   if (report) {
     const command = `npm run chaos -- --report --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
-    const path = join(REPO_ROOT, 'docs', 'reliability.md');
-    await writeFile(path, await renderReport({ rows, mix, command, seed, ops, workers }));
-    log(`wrote ${path}`);
+    const input = { rows, mix, command, seed, ops, workers };
+    await writeFile(REPORT_RUN_FILE, await format(JSON.stringify(input), { parser: 'json' }));
+    await writeReport(input);
   }
 }
 

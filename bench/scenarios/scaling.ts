@@ -15,7 +15,7 @@ import { dirname } from 'node:path';
 const WORKER_COUNTS = [1, 2, 4] as const;
 const SIZE_BAR = 1.5;
 const REFERENCE_SIZE = 10_000;
-/** Disk per loaded record (record, two audit rows, their indexes), generously rounded up. */
+/** Disk per loaded record (the record and its index entries), generously rounded up. */
 const BYTES_PER_LOADED_RECORD = 1500;
 
 async function workerScaling(
@@ -225,7 +225,7 @@ export const scaling: Scenario = {
       'Worker rows: each worker process runs one call at a time on its own fresh keys for the same wall-clock ' +
         'window; calls/s is all workers together, latencies are pooled. The machine has 2 cores, so 4 workers ' +
         'share them with the store servers and with each other.',
-      'Record rows: existing records are cloned in SQL from a record (and its two audit entries) written through ' +
+      'Record rows: existing records are cloned in SQL from a record (and its audit entries: none on the routine path) written through ' +
         'the store, in the store’s own schema. A reference store held at 10k records is measured in the same ' +
         'alternating blocks as the grown one (reserve = `store.begin` on a fresh key; and the wrapped call), so ' +
         'each size is compared with 10k under the same machine load. Redis is not in this part: the issue asks ' +
