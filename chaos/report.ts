@@ -195,9 +195,9 @@ ${input.workers} worker processes, each running up to 4 deliveries at once.
   can both run the call. It deletes the key when the handler reports an error or answers other than 2xx, so a
   retry after an ambiguous failure runs the call again, and it writes the response after sending it,
   fire-and-forget. An in-progress record whose process died stays until its TTL (86,400 s by default), and
-  every request with that key is answered 409 meanwhile. The Redis client the adapter creates from
-  \`connectionConfig\` has no \`error\` listener, so the store restart kills every worker process (those
-  deaths count in \`kills\`).
+  every request with that key is answered 409 meanwhile. The adapter gets a client with an \`error\`
+  listener, like every peer here: the client it creates itself from \`connectionConfig\` (as its README
+  shows) has none, and a store restart then ends the application's process with an unhandled error.
 - After the run, operations with no successful delivery are run again in up to 5 rounds, 1 s apart:
   retrysafe with a provider lookup (reconciliation), the peers as a plain re-run. Plain retries keep no
   state and are not re-run.
