@@ -21,63 +21,84 @@ const MAX_DEPTH = 128;
  * ```
  */
 export function canonicalize(value: unknown): string {
-  return write(value, '', new Set(), 0);
+  return write(value, { names: [], objects: [] });
 }
 
-function write(value: unknown, path: string, seen: Set<object>, depth: number): string {
+/**
+ * Where the writer is: the names (or indices) down to the current value and the objects around it. The
+ * JSON Pointer of the path is built only for an error, so valid input pays nothing for it.
+ */
+interface Trail {
+  readonly names: (string | number)[];
+  readonly objects: object[];
+}
+
+function pointer(trail: Trail): string {
+  return trail.names.map((name) => `/${String(name).replaceAll('~', '~0').replaceAll('/', '~1')}`).join('');
+}
+
+function write(value: unknown, trail: Trail): string {
   switch (typeof value) {
     case 'string':
-      if (!value.isWellFormed()) throw new InvalidKeyInputError('string has a lone surrogate', path);
+      if (!value.isWellFormed())
+        throw new InvalidKeyInputError('string has a lone surrogate', pointer(trail));
       return JSON.stringify(value);
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidKeyInputError(`${value} has no JSON form`, path);
-      // JSON.stringify uses Number.prototype.toString, which is the RFC 8785 number form (and -0 -> 0).
+      if (!Number.isFinite(value))
+        throw new InvalidKeyInputError(`${value} has no JSON form`, pointer(trail));
       return JSON.stringify(value);
     case 'boolean':
       return value ? 'true' : 'false';
     case 'object':
       if (value === null) return 'null';
-      return writeObject(value, path, seen, depth);
+      return writeObject(value, trail);
     case 'bigint':
-      throw new InvalidKeyInputError('bigint has no exact JSON form; pass it as a string', path);
+      throw new InvalidKeyInputError('bigint has no exact JSON form; pass it as a string', pointer(trail));
     default:
-      throw new InvalidKeyInputError(`${typeof value} has no JSON form`, path);
+      throw new InvalidKeyInputError(`${typeof value} has no JSON form`, pointer(trail));
   }
 }
 
-function writeObject(value: object, path: string, seen: Set<object>, depth: number): string {
-  if (depth >= MAX_DEPTH) throw new InvalidKeyInputError(`nesting deeper than ${MAX_DEPTH}`, path);
-  if (seen.has(value)) throw new InvalidKeyInputError('cyclic structure', path);
-  seen.add(value);
+function writeObject(value: object, trail: Trail): string {
+  const { names, objects } = trail;
+  if (objects.length >= MAX_DEPTH)
+    throw new InvalidKeyInputError(`nesting deeper than ${MAX_DEPTH}`, pointer(trail));
+  // The objects around this one (at most MAX_DEPTH): a cycle leads back to one of them.
+  if (objects.includes(value)) throw new InvalidKeyInputError('cyclic structure', pointer(trail));
+  objects.push(value);
   let out: string;
   if (Array.isArray(value)) {
     const items: string[] = [];
     for (let i = 0; i < value.length; i++) {
-      // Holes in sparse arrays are undefined and refused like any other undefined.
-      items.push(write(value[i], `${path}/${i}`, seen, depth + 1));
+      names.push(i);
+      items.push(write(value[i], trail));
+      names.pop();
     }
     out = `[${items.join(',')}]`;
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       const name = (value.constructor as { name?: string } | undefined)?.name ?? 'object';
-      throw new InvalidKeyInputError(`${name} is not a plain object; convert it to JSON data first`, path);
+      throw new InvalidKeyInputError(
+        `${name} is not a plain object; convert it to JSON data first`,
+        pointer(trail),
+      );
     }
     if (Object.getOwnPropertySymbols(value).length > 0) {
-      throw new InvalidKeyInputError('symbol-keyed property has no JSON form', path);
+      throw new InvalidKeyInputError('symbol-keyed property has no JSON form', pointer(trail));
     }
     const record = value as Record<string, unknown>;
-    // Default sort compares UTF-16 code units, which is exactly what RFC 8785 section 3.2.3 asks for.
-    const names = Object.keys(record).sort();
+    const keys = Object.keys(record).sort();
     const members: string[] = [];
-    for (const name of names) {
-      const memberPath = `${path}/${name.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    for (const name of keys) {
+      names.push(name);
       if (!name.isWellFormed())
-        throw new InvalidKeyInputError('property name has a lone surrogate', memberPath);
-      members.push(`${JSON.stringify(name)}:${write(record[name], memberPath, seen, depth + 1)}`);
+        throw new InvalidKeyInputError('property name has a lone surrogate', pointer(trail));
+      members.push(`${JSON.stringify(name)}:${write(record[name], trail)}`);
+      names.pop();
     }
     out = `{${members.join(',')}}`;
   }
-  seen.delete(value);
+  objects.pop();
   return out;
 }

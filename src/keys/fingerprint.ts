@@ -1,12 +1,17 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { canonicalize } from './canonicalize.ts';
 
 /** Prefix of fingerprint strings; names the hash so a later algorithm can live beside it. */
 export const FINGERPRINT_PREFIX = 'sha256:';
 
+/** `crypto.hash` (Node 20.12 and later) hashes a short string in one call, about twice as fast. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: 'hex') => string }).hash;
+
 /** `sha256:<hex>` of already-canonical text. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return oneShotHash === undefined
+    ? crypto.createHash('sha256').update(text, 'utf8').digest('hex')
+    : oneShotHash('sha256', text, 'hex');
 }
 
 /**

@@ -17,9 +17,16 @@ export function providerKey(key: string, generation: number): string {
   return uuidV5(PROVIDER_KEY_NAMESPACE, `${key}#${generation}`);
 }
 
+function uuidBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replaceAll('-', ''), 'hex');
+}
+
+/** Every provider key hashes this namespace first: parsed once. */
+const PROVIDER_KEY_NAMESPACE_BYTES = uuidBytes(PROVIDER_KEY_NAMESPACE);
+
 /** RFC 9562 UUID version 5 (SHA-1, name-based). */
 export function uuidV5(namespace: string, name: string): string {
-  const ns = Buffer.from(namespace.replaceAll('-', ''), 'hex');
+  const ns = namespace === PROVIDER_KEY_NAMESPACE ? PROVIDER_KEY_NAMESPACE_BYTES : uuidBytes(namespace);
   const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
