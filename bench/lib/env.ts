@@ -1,12 +1,12 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import pg from 'pg';
+import { acceptsConnections } from '../../test/helpers/postgres-server.ts';
+import { freePort } from '../../test/helpers/services.ts';
 
 const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -45,7 +45,7 @@ export async function openEnv(wanted: { postgres: boolean; redis: boolean }): Pr
   let pgUrl: string | undefined;
   if (wanted.postgres) {
     const url = process.env['BENCH_PG_URL'] ?? DEFAULT_PG_URL;
-    if (await pgReachable(url)) pgUrl = url;
+    if (await acceptsConnections(url)) pgUrl = url;
     else skipped.push('postgres (unreachable: set BENCH_PG_URL)');
   }
 
@@ -94,20 +94,6 @@ export async function openEnv(wanted: { postgres: boolean; redis: boolean }): Pr
   };
 }
 
-async function pgReachable(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
 async function redisPersistence(
   url: string,
 ): Promise<{ appendonly: string; appendfsync: string } | undefined> {
@@ -127,20 +113,6 @@ async function redisPersistence(
 
 function hasRedisServer(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address === null || typeof address === 'string') reject(new Error('no port'));
-        else resolve(address.port);
-      });
-    });
-  });
 }
 
 async function startRedis(parent: string): Promise<{ url: string; stop: () => Promise<void> }> {

@@ -154,7 +154,8 @@ function postmasterCommand(tools: ToolsFound, dataDir: string): string[] {
   return [...dieWithParent, RUNUSER, '-u', tools.account.name, '--', ...dieWithParent, ...postgres];
 }
 
-async function acceptsConnections(url: string): Promise<boolean> {
+/** Whether a PostgreSQL server at `url` accepts a connection and answers a query (within about a second). */
+export async function acceptsConnections(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1_000 });
   client.on('error', () => undefined);
   try {
