@@ -10,6 +10,7 @@ import {
   ResolveRefusedError,
   TombstoneReplayError,
   type LookupAnswer,
+  type Operation,
   type OperationDefinition,
 } from '../../src/index.ts';
 import { failing, sqliteFixture, type Fixture } from './fixtures.ts';
@@ -225,31 +226,38 @@ describe('lease loss', () => {
     expect(attempts).toEqual([1]);
   });
 
-  it('a holder whose lease was taken over has its late result refused and kept as evidence', async () => {
+  /**
+   * A holder (leaseMs 60, heartbeats failing) whose call waits for `release`, and a second client's
+   * operation on the same key that takes the lapsed key over after a lookup answers "absent".
+   */
+  async function staleHolder(): Promise<{
+    holder: Operation<number, string>;
+    taker: Operation<number, string>;
+    release: () => void;
+  }> {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
-    const brokenHeartbeats = failing(fx.store, ['heartbeat']);
     const { retrysafe } = await import('../../src/index.ts');
-    const holderClient = retrysafe({ store: brokenHeartbeats, namespace: 'test' });
     const holder = op(
       async () => {
         await held;
         return 'late-result';
       },
       { leaseMs: 60 },
-      holderClient,
+      retrysafe({ store: failing(fx.store, ['heartbeat']), namespace: 'test' }),
     );
-    const holderRun = holder(12).catch((e: unknown) => e);
-    await sleep(20);
-    await sleep(100);
     const taker = op(
       () => Promise.resolve('second'),
-      {
-        leaseMs: 60,
-        lookup: () => Promise.resolve({ status: 'absent' }),
-      },
+      { leaseMs: 60, lookup: () => Promise.resolve({ status: 'absent' }) },
       fx.client(),
     );
+    return { holder, taker, release };
+  }
+
+  it('a holder whose lease was taken over has its late result refused and kept as evidence', async () => {
+    const { holder, taker, release } = await staleHolder();
+    const holderRun = holder(12).catch((e: unknown) => e);
+    await sleep(120);
     expect(await taker(12)).toMatchObject({ value: 'second', attempt: 2 });
     release();
     const error = await holderRun;
@@ -262,26 +270,10 @@ describe('lease loss', () => {
   });
 
   it("a caller sharing the stale holder's call gets the outcome of the attempt that took over", async () => {
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    const { retrysafe } = await import('../../src/index.ts');
-    const holderClient = retrysafe({ store: failing(fx.store, ['heartbeat']), namespace: 'test' });
-    const holder = op(
-      async () => {
-        await held;
-        return 'late-result';
-      },
-      { leaseMs: 60 },
-      holderClient,
-    );
+    const { holder, taker, release } = await staleHolder();
     const holderRun = holder(17).catch((e: unknown) => e);
     const followerRun = holder(17).catch((e: unknown) => e);
     await sleep(120);
-    const taker = op(
-      () => Promise.resolve('second'),
-      { leaseMs: 60, lookup: () => Promise.resolve({ status: 'absent' }) },
-      fx.client(),
-    );
     expect(await taker(17)).toMatchObject({ value: 'second', attempt: 2 });
     release();
     expect(await holderRun).toBeInstanceOf(LeaseLostError);
