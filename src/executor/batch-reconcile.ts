@@ -6,7 +6,6 @@ import {
   OutcomeUnknownError,
   RetrySafeError,
 } from '../errors/errors.ts';
-import { providerKey } from '../keys/provider-key.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Store } from '../stores/types.ts';
 import { guard } from './guard.ts';
@@ -162,7 +161,7 @@ async function lookup(
   try {
     answer = await behaviour.lookup(payload, {
       key: record.key,
-      providerKey: providerKey(record.key, record.generation),
+      providerKey: behaviour.providerKey(record.key, record.generation),
       attempt: record.attempt,
       record,
     });

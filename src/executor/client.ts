@@ -10,6 +10,7 @@ import {
 import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
 import { FINGERPRINT_PREFIX, sha256Hex } from '../keys/fingerprint.ts';
+import { providerKey } from '../keys/provider-key.ts';
 import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
 import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
 import {
@@ -65,6 +66,11 @@ export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolic
    * the provider still remembers the key (`resendWithinMs`). In-process calls re-send through `call`.
    */
   readonly resend?: (payload: P, context: CallContext) => Promise<T>;
+  /**
+   * The provider's idempotency key for our key and override generation: `context.providerKey` in calls,
+   * lookups and results. Deterministic, never per attempt. @default providerKey (UUIDv5)
+   */
+  readonly providerKey?: (key: string, generation: number) => string;
   /** The provider's id of the write (charge id), kept in the tombstone. */
   readonly providerRef?: (value: T) => string | undefined;
   /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
@@ -215,6 +221,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       // Payloads are JSON data: what a lookup or re-send reads back from the record has the same shape.
       lookup: definition.lookup as Behaviour<I, T>['lookup'],
       resend: definition.resend as Behaviour<I, T>['resend'],
+      providerKey: definition.providerKey ?? providerKey,
       providerRef: definition.providerRef,
       onTombstone: definition.onTombstone,
     };

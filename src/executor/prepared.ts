@@ -18,6 +18,8 @@ export interface Behaviour<I, T> {
   readonly lookup: ((payload: unknown, context: LookupContext) => Promise<LookupAnswer<T>>) | undefined;
   /** Re-sends a stored payload under the same provider key (batch reconciliation within retention). */
   readonly resend: ((payload: unknown, context: CallContext) => Promise<T>) | undefined;
+  /** The provider key of a key and generation: the one source for calls, lookups and results. */
+  readonly providerKey: (key: string, generation: number) => string;
   readonly providerRef: ((value: T) => string | undefined) | undefined;
   readonly onTombstone: ((summary: TombstoneSummary) => T) | undefined;
 }

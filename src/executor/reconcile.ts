@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { publish } from '../diagnostics.ts';
 import { OutcomeUnknownError } from '../errors/errors.ts';
-import { providerKey } from '../keys/provider-key.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Lease, Store } from '../stores/types.ts';
 import { encodeResult } from './outcome.ts';
@@ -64,7 +63,7 @@ export async function reconcile<I, T>(
   try {
     answer = await lookup(call.payload, {
       key: call.key,
-      providerKey: providerKey(call.key, record.generation),
+      providerKey: call.behaviour.providerKey(call.key, record.generation),
       attempt: record.attempt,
       record,
     });
@@ -101,7 +100,7 @@ export async function reconcile<I, T>(
       return {
         kind: 'done',
         result: {
-          ...replayIdentity(call.key, resolved.record),
+          ...replayIdentity(call, resolved.record),
           value: answer.value,
           replayed: true,
           reconciled: true,

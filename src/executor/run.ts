@@ -11,7 +11,6 @@ import {
   TombstoneReplayError,
   WaitTimeoutError,
 } from '../errors/errors.ts';
-import { providerKey } from '../keys/provider-key.ts';
 import { decide } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Lease, Settlement, Store } from '../stores/types.ts';
@@ -109,7 +108,7 @@ export async function perform<I, T>(
 ): Promise<RunResult<T>> {
   const identity = {
     key: call.key,
-    providerKey: providerKey(call.key, lease.generation),
+    providerKey: call.behaviour.providerKey(call.key, lease.generation),
     attempt: lease.attempt,
     generation: lease.generation,
   };
@@ -215,7 +214,7 @@ function replay<I, T>(call: PreparedCall<I, T>, record: IdempotencyRecord): RunR
   }
   if (record.result === null) return replayTombstone(call, record);
   return {
-    ...replayIdentity(call.key, record),
+    ...replayIdentity(call, record),
     value: decodeResult(record.result) as T,
     replayed: true,
     reconciled: false,
@@ -236,7 +235,7 @@ function replayTombstone<I, T>(call: PreparedCall<I, T>, record: IdempotencyReco
   const onTombstone = call.behaviour.onTombstone;
   if (onTombstone === undefined) throw new TombstoneReplayError(record);
   const value = onTombstone({ state: RecordState.Succeeded, providerRef: record.providerRef, record });
-  return { ...replayIdentity(call.key, record), value, replayed: true, reconciled: false };
+  return { ...replayIdentity(call, record), value, replayed: true, reconciled: false };
 }
 
 function storeDisagrees(store: Store, record: IdempotencyRecord): RetrySafeError {

@@ -51,6 +51,8 @@ export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>
     payload: request,
     call: (input, context) => send(request(input), context),
     resend: (envelope, context) => send(envelope, context),
+    // Calls, lookups and results all see the profile's key (its `derive`, checked against its format).
+    providerKey: (key, generation) => deriveProviderKey(profile, key, generation),
     classify: classify(profile),
     providerRef: providerRef ?? defaultProviderRef,
     ...(profile.lookup === undefined ? {} : { lookup: lookup(profile, transport) }),
@@ -75,7 +77,7 @@ export function sender(
 ): (envelope: HttpRequestEnvelope, context: CallContext) => Promise<HttpAnswer> {
   const delays = delaysOverride ?? profile.inProgressRetry?.delaysMs ?? DEFAULT_IN_PROGRESS_DELAYS_MS;
   return async (envelope, context) => {
-    const providerKey = deriveProviderKey(profile, context.key, context.generation);
+    const { providerKey } = context;
     const placed = placeKey(profile, envelope, providerKey);
     for (let retry = 0; ; retry++) {
       context.signal.throwIfAborted();

@@ -94,7 +94,7 @@ export function stripeOperation<I, P extends object, R>(
   };
 
   const send = async (sent: P, context: CallContext): Promise<StripeWrite<R>> => {
-    const providerKey = deriveProviderKey(profile, context.key, context.generation);
+    const { providerKey } = context;
     const given = (sent as { metadata?: unknown }).metadata;
     const metadata = typeof given === 'object' && given !== null ? given : {};
     const marked = { ...sent, metadata: { ...metadata, [STRIPE_MARKER]: providerKey } } as P;
@@ -134,6 +134,7 @@ export function stripeOperation<I, P extends object, R>(
     payload: params,
     call: (input, context) => send(params(input), context),
     resend: send,
+    providerKey: (key, generation) => deriveProviderKey(profile, key, generation),
     classify: classify(profile),
     providerRef: (write) => {
       const id = (write.object as { id?: unknown }).id;

@@ -164,6 +164,27 @@ describe('reconciliation through a lookup', () => {
     expect(events).toEqual(['marked_unknown', 'resolved']);
   });
 
+  it("an operation's providerKey is the key its calls, its lookups and its results all see", async () => {
+    const seen: string[] = [];
+    const custom = (key: string, generation: number): string => `custom-${generation}-${key.length}`;
+    const send = op(() => Promise.resolve('unused'), {
+      providerKey: custom,
+      call: (_id, ctx) => {
+        seen.push(`call ${ctx.providerKey}`);
+        return Promise.reject(new Timeout('lost'));
+      },
+      lookup: (_payload, ctx) => {
+        seen.push(`lookup ${ctx.providerKey}`);
+        return Promise.resolve({ status: 'found', value: 'it-happened' });
+      },
+    });
+    const expected = custom(send.keyOf(11), 1);
+    await expect(send(11)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(await send(11)).toMatchObject({ value: 'it-happened', reconciled: true, providerKey: expected });
+    expect(await send(11)).toMatchObject({ replayed: true, providerKey: expected });
+    expect(seen).toEqual([`call ${expected}`, `lookup ${expected}`]);
+  });
+
   it('re-sends under the same provider key while the provider still remembers it', async () => {
     const keys: string[] = [];
     const send = op(

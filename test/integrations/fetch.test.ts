@@ -46,6 +46,14 @@ const sharedKey = (profile: ProviderProfile): ProviderProfile => ({
 });
 
 describe('fetch wrapper: answers read by the profile', () => {
+  it("a profile's derive is the provider key sent and the one the result reports", async () => {
+    const s = (server = await startFakeProvider(dialect('ietf').facts));
+    const profile = sharedKey(idempotencyKeyHeader({ retentionMs: DAY }));
+    const result = await writer(profile)({ key: 1, url: `${s.url}/things`, ...body({ a: 1 }) });
+    expect(result.providerKey).toBe('5e1f0c7a-3b9d-5a2e-8f4c-1d2e3f4a5b6c');
+    expect(posts(s)[0]?.headers['idempotency-key']).toBe(result.providerKey);
+  });
+
   it('a payload mismatch answer (IETF 422) is a stored failure and never retried', async () => {
     const s = (server = await startFakeProvider(dialect('ietf').facts));
     const profile = sharedKey(idempotencyKeyHeader({ retentionMs: DAY }));
