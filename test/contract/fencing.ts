@@ -46,6 +46,17 @@ export function fencingContract({ store }: ContractContext): void {
     expect(detailHolds(first?.detail ?? 'null', 'ref-late')).toBe(true);
     expect(second?.attempt).toBe(stale.attempt);
     expect(detailHolds(second?.detail ?? 'null', 'failed')).toBe(true);
+    // Every store keeps the same detail: the whole settlement and the lease it came under.
+    expect(JSON.parse(first?.detail ?? 'null')).toEqual({
+      state: 'succeeded',
+      result: late.result,
+      providerRef: 'ref-late',
+      reason: null,
+      ttlMs: late.ttlMs,
+      tombstoneMs: late.tombstoneMs,
+      token: forged.token,
+      generation: lease.generation,
+    });
 
     // The real holder is unaffected by the refused writes.
     expect((await store().settle(lease, settlement())).ok).toBe(true);

@@ -56,7 +56,7 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
       const writes: [string, unknown[]][] = [
         [sql.begin, [k, 'op@1', 'sha256:aa', false, 't', 1000, null]],
         [sql.heartbeat, [k, 1, 't', 1000]],
-        [sql.settle, [k, 1, 't', 'succeeded', null, null, null, 1, 1, '{}']],
+        [sql.settle, [k, 1, 't', 'succeeded', null, null, null, 1, 1, 1]],
         [sql.markUnknown, [k, 1, 'r']],
         [sql.reclaim, [k, 1, 't', 1000, 'r']],
         [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1]],

@@ -203,7 +203,10 @@ export function statements(n: Names): Statements {
        last_event = 'settled'`,
     HOLDER,
     `${INSERT_AUDIT(n)}
-      SELECT $1, clock.now, 'late_write', $2::bigint, 'executor', $10::text
+      SELECT $1, clock.now, 'late_write', $2::bigint, 'executor',
+        -- The stale holder's whole settlement, built only when refused: it may be the only evidence.
+        json_build_object('state', $4::text, 'result', $5::text, 'providerRef', $6::text, 'reason', $7::text,
+          'ttlMs', $8::bigint, 'tombstoneMs', $9::bigint, 'token', $3::text, 'generation', $10::bigint)::text
       FROM clock WHERE NOT EXISTS (SELECT 1 FROM changed)`,
   );
 

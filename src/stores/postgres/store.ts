@@ -130,17 +130,6 @@ export class PostgresStore implements Store {
     const result = settlement.result ?? null;
     const providerRef = settlement.providerRef ?? null;
     const reason = settlement.reason ?? null;
-    // The stale holder's whole settlement: it may be the only evidence that the write happened.
-    const late = JSON.stringify({
-      state: settlement.state,
-      result,
-      providerRef,
-      reason,
-      ttlMs: settlement.ttlMs,
-      tombstoneMs: settlement.tombstoneMs,
-      token: lease.token,
-      generation: lease.generation,
-    });
     return fencedResult(
       await this.#one(this.#sql.settle, [
         lease.key,
@@ -152,7 +141,7 @@ export class PostgresStore implements Store {
         reason,
         settlement.ttlMs,
         settlement.tombstoneMs,
-        late,
+        lease.generation,
       ]),
     );
   }

@@ -103,15 +103,6 @@ export class RedisStore implements Store {
   }
 
   async settle(lease: Lease, settlement: Settlement): Promise<FencedResult> {
-    const evidence = JSON.stringify({
-      state: settlement.state,
-      result: settlement.result ?? null,
-      providerRef: settlement.providerRef ?? null,
-      reason: settlement.reason ?? null,
-      ttlMs: settlement.ttlMs,
-      tombstoneMs: settlement.tombstoneMs,
-      lease: { attempt: lease.attempt, generation: lease.generation, token: lease.token },
-    });
     return fenced(
       await this.#record('settle', lease.key, [
         lease.attempt,
@@ -122,7 +113,7 @@ export class RedisStore implements Store {
         optional(settlement.reason),
         settlement.ttlMs,
         settlement.tombstoneMs,
-        evidence,
+        lease.generation,
       ]),
     );
   }

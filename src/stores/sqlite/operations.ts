@@ -97,7 +97,16 @@ export class SqliteOperations {
           attempt: lease.attempt,
           actor: EXECUTOR,
           event: AuditEvent.LateWrite,
-          detail: { ...settlement, token: lease.token, generation: lease.generation },
+          detail: {
+            state: settlement.state,
+            result: settlement.result ?? null,
+            providerRef: settlement.providerRef ?? null,
+            reason: settlement.reason ?? null,
+            ttlMs: settlement.ttlMs,
+            tombstoneMs: settlement.tombstoneMs,
+            token: lease.token,
+            generation: lease.generation,
+          },
         });
         return { ok: false, record: current };
       }

@@ -5,7 +5,7 @@
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 lease attempt, 5 lease token, 6 state (succeeded, failed,
 --       released or unknown), 7 result (optional), 8 providerRef (optional), 9 reason (optional),
---       10 ttl ms, 11 tombstone ms, 12 the settlement as JSON (the late_write detail).
+--       10 ttl ms, 11 tombstone ms, 12 the lease's generation (for the late_write detail).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
 -- Audit: `late_write` when refused; an applied settlement is the record itself.
@@ -17,7 +17,12 @@ local now = now_ms()
 local stored, stored_flat = load_record(KEYS[1])
 local rec = stored
 if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
-  append_audit(rec, 'late_write', attempt, 'executor', ARGV[12], now, grace)
+  -- The stale holder's whole settlement (the same detail every store keeps), built only when refused.
+  local null = function(value) if value == nil then return cjson.null end return value end
+  local detail = cjson.encode({ state = state, result = null(opt(ARGV[7])), providerRef = null(opt(ARGV[8])),
+    reason = null(opt(ARGV[9])), ttlMs = tonumber(ARGV[10]), tombstoneMs = tonumber(ARGV[11]), token = token,
+    generation = tonumber(ARGV[12]) })
+  append_audit(rec, 'late_write', attempt, 'executor', detail, now, grace)
   return { 0, now, stored_flat }
 end
 
