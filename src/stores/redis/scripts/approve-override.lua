@@ -39,5 +39,6 @@ local encoded = cjson.encode(request)
 redis.call('HSET', KEYS[10], id, encoded)
 redis.call('HSET', KEYS[1], 'overrideFingerprint', request.fingerprint)
 append_audit(rec, 'override_approved', rec.attempt, approved_by, cjson.encode({
-  id = id, fingerprint = request.fingerprint, generation = rec.generation }), now, tonumber(ARGV[3]))
+  id = id, fingerprint = request.fingerprint, generation = rec.generation }), now)
+expire_audit(rec, tonumber(ARGV[3]))
 return { 1, encoded }

@@ -77,7 +77,7 @@ if override then
   end
   append_audit(claim, 'override_used', attempt, 'executor', cjson.encode({
     id = used, fingerprint = fingerprint, previousFingerprint = rec.fingerprint, generation = generation }),
-    now, grace)
+    now)
 end
 place(key, claim, rec, grace)
 return { 1, now, flat_record(claim) }

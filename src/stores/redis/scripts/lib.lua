@@ -91,16 +91,22 @@ end
 -- The audit log keeps what a record cannot show: refused late writes, unknown outcomes, reclaims,
 -- resolutions and overrides (the routine reserve and settle are the record itself). Entry ids are
 -- positions in the key's list, assigned when read. A record with a log carries `audited`, so `place`
--- keeps the list's expiry in step with the record's; a log without a record never expires.
-local function append_audit(rec, event, attempt, actor, detail, at, grace)
+-- keeps the list's expiry in step with the record's (a script that does not call `place` calls
+-- `expire_audit`); a log without a record never expires.
+local function append_audit(rec, event, attempt, actor, detail, at)
   redis.call('RPUSH', KEYS[2], cjson.encode({ at = at, event = event, attempt = attempt, actor = actor,
     detail = detail }))
-  if rec == nil then return end
-  if not rec.audited then
+  if rec ~= nil and not rec.audited then
     rec.audited = '1'
     redis.call('HSET', KEYS[1], 'audited', '1')
   end
-  if rec.tombstoneUntil ~= nil then redis.call('PEXPIREAT', KEYS[2], int(rec.tombstoneUntil + grace)) end
+end
+
+-- The audit list expires with a record that keeps its tombstone (for scripts that do not call `place`).
+local function expire_audit(rec, grace)
+  if rec ~= nil and rec.tombstoneUntil ~= nil then
+    redis.call('PEXPIREAT', KEYS[2], int(rec.tombstoneUntil + grace))
+  end
 end
 
 local function state_index(state)

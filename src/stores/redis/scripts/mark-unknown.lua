@@ -22,7 +22,7 @@ rec.leaseOwner = nil
 rec.leaseUntil = nil
 rec.updatedAt = now
 save_record(KEYS[1], stored, rec)
-append_audit(rec, 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now, grace)
+append_audit(rec, 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

@@ -28,7 +28,7 @@ rec.updatedAt = now
 save_record(KEYS[1], stored, rec)
 append_audit(rec, 'reclaimed', rec.attempt, 'executor', cjson.encode({
   reason = reason, previousAttempt = attempt, previousState = stored.state, leaseUntil = rec.leaseUntil }),
-  now, grace)
+  now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

@@ -33,5 +33,6 @@ local request = cjson.encode({
   reason = reason, requestedAt = now, status = 'pending' })
 redis.call('HSET', KEYS[10], id, request)
 append_audit(rec, 'override_requested', rec.attempt, requested_by, cjson.encode({
-  id = id, fingerprint = fingerprint, generation = rec.generation, reason = reason }), now, tonumber(ARGV[3]))
+  id = id, fingerprint = fingerprint, generation = rec.generation, reason = reason }), now)
+expire_audit(rec, tonumber(ARGV[3]))
 return { 1, request }

@@ -28,7 +28,7 @@ rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
 save_record(KEYS[1], stored, rec)
 append_audit(rec, 'resolved', attempt, actor, cjson.encode({
-  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state }), now, grace)
+  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

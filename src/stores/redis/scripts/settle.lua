@@ -22,7 +22,8 @@ if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.lease
   local detail = cjson.encode({ state = state, result = null(opt(ARGV[7])), providerRef = null(opt(ARGV[8])),
     reason = null(opt(ARGV[9])), ttlMs = tonumber(ARGV[10]), tombstoneMs = tonumber(ARGV[11]), token = token,
     generation = tonumber(ARGV[12]) })
-  append_audit(rec, 'late_write', attempt, 'executor', detail, now, grace)
+  append_audit(rec, 'late_write', attempt, 'executor', detail, now)
+  expire_audit(rec, grace)
   return { 0, now, stored_flat }
 end
 
