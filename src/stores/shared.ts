@@ -54,12 +54,16 @@ export function sqlStateTerms(states: readonly string[]): string[] {
 
 /** The lease an `in_flight` record grants its holder (every store returns it from begin and reclaim). */
 export function leaseOf(record: IdempotencyRecord): Lease {
+  // A store that reserved without a lease is broken: a made-up lease would only fail every fence later.
+  if (record.leaseOwner === null || record.leaseUntil === null) {
+    throw new TypeError(`the ${record.state} record of ${record.key} holds no lease`);
+  }
   return {
     key: record.key,
     attempt: record.attempt,
     generation: record.generation,
-    token: record.leaseOwner ?? '',
-    leaseUntil: record.leaseUntil ?? record.updatedAt,
+    token: record.leaseOwner,
+    leaseUntil: record.leaseUntil,
   };
 }
 

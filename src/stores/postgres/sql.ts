@@ -55,10 +55,10 @@ function later(...durations: string[]): string {
   return `LEAST(clock.now + ${durations.map((d) => `${d}::bigint`).join(' + ')}, ${Number.MAX_SAFE_INTEGER})`;
 }
 
-/** `old` (the locked row of key $1) and `clock` (read after the lock). */
-function lockedClock(n: Names): string {
+/** `old` (the locked row of key $1, only when `guard` holds) and `clock` (read after the lock). */
+function lockedClock(n: Names, guard = 'true'): string {
   return `old AS MATERIALIZED (
-      SELECT r.* FROM ${n.records} AS r WHERE r.key = $1::text FOR UPDATE
+      SELECT r.* FROM ${n.records} AS r WHERE r.key = $1::text AND ${guard} FOR UPDATE
     ),
     clock AS MATERIALIZED (
       SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked
@@ -132,14 +132,7 @@ export function statements(n: Names): Statements {
     snap AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $1::text),
     early AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM snap) AS read),
     answered AS MATERIALIZED (SELECT 1 FROM snap, early WHERE NOT ${snapshotReservable}),
-    old AS MATERIALIZED (
-      SELECT r.* FROM ${n.records} AS r
-      WHERE r.key = $1::text AND NOT EXISTS (SELECT 1 FROM answered)
-      FOR UPDATE
-    ),
-    clock AS MATERIALIZED (
-      SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked
-    ),
+    ${lockedClock(n, 'NOT EXISTS (SELECT 1 FROM answered)')},
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
         lease_until, request, created_at, updated_at, last_event)

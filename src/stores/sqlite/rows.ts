@@ -29,7 +29,6 @@ export interface RecordRow {
   tombstone_until: number | null;
 }
 
-export { RECORD_COLUMNS };
 // Every shared column is a field of the row type the upsert binds by name.
 RECORD_COLUMNS satisfies readonly (keyof RecordRow)[];
 

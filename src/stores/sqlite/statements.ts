@@ -3,14 +3,13 @@ import type { SqliteDatabase, SqliteStatement } from './driver.ts';
 import {
   auditFromRow,
   overrideFromRow,
-  RECORD_COLUMNS,
   recordFromRow,
   rowFromRecord,
   type AuditRow,
   type OverrideRow,
   type RecordRow,
 } from './rows.ts';
-import { SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
+import { RECORD_COLUMNS, SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
 import type { Tables } from './schema.ts';
 
 export interface AuditInput {
