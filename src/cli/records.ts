@@ -1,13 +1,11 @@
 import type { IdempotencyRecord } from '../index.ts';
+import { isLeaseLive } from '../machine/decide.ts';
 import { formatDuration } from './duration.ts';
 import { isoTime, stateStyle, table, type Cell } from './output.ts';
 
 /** Unknown, or in flight past its lease: a record whose outcome nobody knows (SEMANTICS.md, invariant 4). */
 export function needsAttention(record: IdempotencyRecord, now: number): boolean {
-  return (
-    record.state === 'unknown' ||
-    (record.state === 'in_flight' && record.leaseUntil !== null && record.leaseUntil <= now)
-  );
+  return record.state === 'unknown' || (record.state === 'in_flight' && !isLeaseLive(record, now));
 }
 
 /** The state as an operator reads it: a lapsed lease is shown as such. */

@@ -6,12 +6,14 @@ import {
   OutcomeUnknownError,
   RetrySafeError,
 } from '../errors/errors.ts';
+import { isLeaseLive } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Store } from '../stores/types.ts';
 import { guard } from './guard.ts';
 import { encodeResult } from './outcome.ts';
 import type { OperationPolicy } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
+import { markLapsed } from './reconcile.ts';
 import { perform } from './run.ts';
 import { providerRefOf } from './settlement.ts';
 
@@ -112,7 +114,7 @@ function planOne(record: IdempotencyRecord, operation: Declared | undefined, now
     updatedAt: record.updatedAt,
   };
   const plan = (action: ReconcileAction, reason: string): ReconcileEntry => ({ ...base, action, reason });
-  if (record.state === RecordState.InFlight && record.leaseUntil !== null && now < record.leaseUntil) {
+  if (isLeaseLive(record, now)) {
     return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(record.leaseUntil)}`);
   }
   if (operation === undefined) return plan('manual', `operation ${record.operation} is not declared here`);
@@ -135,15 +137,8 @@ async function applyOne(
   operation: Declared,
   action: 'lookup' | 'resend',
 ): Promise<ReconcileOutcome> {
-  let record = seen;
-  if (record.state === RecordState.InFlight) {
-    const marked = await guard(
-      () => store.markUnknown(record.key, record.attempt, 'lease lapsed before the outcome was recorded'),
-      'mark the lapsed attempt unknown',
-    );
-    if (!marked.ok) return 'moved';
-    record = marked.record;
-  }
+  const record = await markLapsed(store, seen);
+  if (record === undefined) return 'moved';
   const payload: unknown = JSON.parse(record.request ?? 'null');
   return action === 'resend'
     ? resend(store, record, operation, payload)

@@ -23,6 +23,29 @@ export type ReconcileStep<T> =
   | { readonly kind: 'again' };
 
 /**
+ * An in-flight record whose lease lapsed becomes `unknown` (and `retrysafe:unknown` is published); any
+ * other record is returned as it is. Undefined when the record moved on meanwhile.
+ */
+export async function markLapsed(
+  store: Store,
+  record: IdempotencyRecord,
+): Promise<IdempotencyRecord | undefined> {
+  if (record.state !== RecordState.InFlight) return record;
+  const marked = await guard(
+    () => store.markUnknown(record.key, record.attempt, 'lease lapsed before the outcome was recorded'),
+    'mark the lapsed attempt unknown',
+  );
+  if (!marked.ok) return undefined;
+  publish('unknown', {
+    key: record.key,
+    operation: record.operation,
+    attempt: marked.record.attempt,
+    reason: marked.record.reason,
+  });
+  return marked.record;
+}
+
+/**
  * Establishes what happened to an attempt whose holder vanished (lapsed lease) or whose outcome is
  * unknown, without ever re-executing on a guess: re-send under the same provider key while the
  * provider still remembers it, else ask the provider (lookup), else raise `OutcomeUnknownError`.
@@ -33,24 +56,10 @@ export async function reconcile<I, T>(
   seen: IdempotencyRecord,
   readAt: number,
 ): Promise<ReconcileStep<T>> {
-  let record = seen;
-  let now = readAt;
-  if (record.state === RecordState.InFlight) {
-    const marked = await guard(
-      () => store.markUnknown(call.key, record.attempt, 'lease lapsed before the outcome was recorded'),
-      'mark the lapsed attempt unknown',
-    );
-    if (!marked.ok) return { kind: 'again' };
-    record = marked.record;
-    // The mark was written at a later store time than the read: judge the settle delay from there.
-    now = Math.max(now, record.updatedAt);
-    publish('unknown', {
-      key: call.key,
-      operation: call.operation,
-      attempt: record.attempt,
-      reason: record.reason,
-    });
-  }
+  const record = await markLapsed(store, seen);
+  if (record === undefined) return { kind: 'again' };
+  // A mark was written at a later store time than the read: judge the settle delay from there.
+  const now = record === seen ? readAt : Math.max(readAt, record.updatedAt);
 
   const { resendWithinMs, lookupSettleMs } = call.policy;
   if (resendWithinMs > 0 && now < record.createdAt + resendWithinMs) {

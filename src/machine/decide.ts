@@ -41,6 +41,14 @@ export function isPastTombstone(record: IdempotencyRecord, now: number): boolean
   return settled && record.tombstoneUntil !== null && now >= record.tombstoneUntil;
 }
 
+/** An in-flight record whose holder still holds its lease at `now` (`decide` waits for it). */
+export function isLeaseLive(
+  record: IdempotencyRecord,
+  now: number,
+): record is IdempotencyRecord & { leaseUntil: number } {
+  return record.state === RecordState.InFlight && record.leaseUntil !== null && now < record.leaseUntil;
+}
+
 /**
  * Decides what a call with `incoming` does with the key whose stored record is `record` (or none), at
  * store time `now`. Pure: no I/O, no clock.
@@ -61,9 +69,7 @@ export function decide(record: IdempotencyRecord | undefined, incoming: Incoming
   switch (record.state) {
     case RecordState.InFlight:
       if (!same) return { kind: 'mismatch', record };
-      if (record.leaseUntil !== null && now < record.leaseUntil) {
-        return { kind: 'wait', record, leaseUntil: record.leaseUntil };
-      }
+      if (isLeaseLive(record, now)) return { kind: 'wait', record, leaseUntil: record.leaseUntil };
       return { kind: 'reconcile', record };
     case RecordState.Unknown:
       return same ? { kind: 'reconcile', record } : { kind: 'mismatch', record };

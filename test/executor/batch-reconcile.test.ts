@@ -1,3 +1,4 @@
+import diagnostics from 'node:diagnostics_channel';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   fingerprint,
@@ -159,8 +160,17 @@ describe('batch reconciliation', () => {
       by: 'alice',
       reason: 'refunded by hand',
     });
-    const applied = await operator.reconcile({ keys: plan.map((e) => e.key), apply: true });
+    // Marking the lapsed attempt is announced like on the in-process path.
+    const announced: unknown[] = [];
+    const listen = (message: unknown): void => {
+      announced.push(message);
+    };
+    diagnostics.subscribe('retrysafe:unknown', listen);
+    const applied = await operator
+      .reconcile({ keys: plan.map((e) => e.key), apply: true })
+      .finally(() => diagnostics.unsubscribe('retrysafe:unknown', listen));
     expect(applied.map((e) => e.outcome)).toEqual(['succeeded']);
+    expect(announced).toEqual([expect.objectContaining({ key: lapsed, attempt: 1 })]);
     expect((await fx.rs.audit(lapsed)).map((e) => e.event)).toEqual(['marked_unknown', 'resolved']);
     expect((await fx.rs.get(resolvedMeanwhile ?? ''))?.state).toBe('failed');
   });
