@@ -195,8 +195,10 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
         return { ...((await shared.promise) as RunResult<T>), replayed: true };
       } catch (error) {
         // The holder lost its claim to another attempt; this caller held nothing, so it asks the store
-        // for that attempt's outcome instead of reporting someone else's lost lease.
+        // for that attempt's outcome instead of reporting someone else's lost lease, sharing that question
+        // with the other callers that were waiting on the same holder.
         if (!(error instanceof LeaseLostError)) throw error;
+        return execute(call);
       }
     }
     const promise = (async () => {

@@ -294,11 +294,13 @@ describe('lease loss', () => {
     const { holder, taker, release } = await staleHolder();
     const holderRun = holder(17).catch((e: unknown) => e);
     const followerRun = holder(17).catch((e: unknown) => e);
+    const secondFollowerRun = holder(17).catch((e: unknown) => e);
     await sleep(120);
     expect(await taker(17)).toMatchObject({ value: 'second', attempt: 2 });
     release();
     expect(await holderRun).toBeInstanceOf(LeaseLostError);
     expect(await followerRun).toMatchObject({ value: 'second', attempt: 2, replayed: true });
+    expect(await secondFollowerRun).toMatchObject({ value: 'second', attempt: 2, replayed: true });
   });
 
   it('aborts the call signal when the lease cannot be renewed', async () => {
