@@ -9,7 +9,7 @@ import {
 } from '../errors/errors.ts';
 import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
-import { FINGERPRINT_PREFIX, sha256Hex } from '../keys/fingerprint.ts';
+import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import { providerKey } from '../keys/provider-key.ts';
 import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
 import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
@@ -237,7 +237,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       return {
         operation: id,
         key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
-        fingerprint: FINGERPRINT_PREFIX + sha256Hex(canonical),
+        fingerprint: fingerprintOfCanonical(canonical),
         input,
         payload,
         request: definition.storeRequest === false ? null : canonical,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidKeyInputError } from '../errors/errors.ts';
 import { canonicalize } from './canonicalize.ts';
 import { deriveKey, MAX_KEY_FIELDS_BYTES } from './derive.ts';
-import { fingerprint } from './fingerprint.ts';
+import { fingerprint, sha256Hex, sha256HexStreaming } from './fingerprint.ts';
 
 const RUNS = { numRuns: 200 } as const;
 
@@ -227,6 +227,16 @@ describe('canonical JSON properties', () => {
         },
       ),
       { numRuns: 100 },
+    );
+  });
+});
+
+describe('sha256Hex', () => {
+  it('gives the streaming hash on every Node, whichever path this one takes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (text) => {
+        expect(sha256Hex(text)).toBe(sha256HexStreaming(text));
+      }),
     );
   });
 });

@@ -14,7 +14,7 @@ export const PROVIDER_KEY_NAMESPACE = '795691b6-26a8-50b4-b9c6-00a982492042';
  * ```
  */
 export function providerKey(key: string, generation: number): string {
-  return uuidV5(PROVIDER_KEY_NAMESPACE, `${key}#${generation}`);
+  return uuidV5FromBytes(PROVIDER_KEY_NAMESPACE_BYTES, `${key}#${generation}`);
 }
 
 function uuidBytes(uuid: string): Buffer {
@@ -26,8 +26,11 @@ const PROVIDER_KEY_NAMESPACE_BYTES = uuidBytes(PROVIDER_KEY_NAMESPACE);
 
 /** RFC 9562 UUID version 5 (SHA-1, name-based). */
 export function uuidV5(namespace: string, name: string): string {
-  const ns = namespace === PROVIDER_KEY_NAMESPACE ? PROVIDER_KEY_NAMESPACE_BYTES : uuidBytes(namespace);
-  const bytes = createHash('sha1').update(ns).update(name, 'utf8').digest().subarray(0, 16);
+  return uuidV5FromBytes(uuidBytes(namespace), name);
+}
+
+function uuidV5FromBytes(namespace: Buffer, name: string): string {
+  const bytes = createHash('sha1').update(namespace).update(name, 'utf8').digest().subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x50;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
