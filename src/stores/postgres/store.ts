@@ -249,8 +249,9 @@ export class PostgresStore implements Store {
     if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
       throw new ConfigurationError(`gc batchSize must be a positive integer, got ${batchSize}`);
     }
-    // Compacting first (records past their tombstone are left to the deletion) leaves every record the
-    // gc index shows as due past its tombstone, so the deletion walks only what it deletes.
+    // Compacting first (records past their tombstone are left to the deletion) moves compacted records
+    // to their tombstone's end in the gc index, so the deletion mostly walks what it deletes (not when
+    // compaction stopped at maxBatches or skipped locked rows; then it walks past those too).
     const compacted = await this.#batches(this.#sql.gcCompact, batchSize, maxBatches);
     const deleted = await this.#batches(this.#sql.gcDelete, batchSize, maxBatches);
     return { compacted, deleted };

@@ -180,7 +180,8 @@ export class SqliteStore implements Store {
       }
       return total;
     };
-    // Compacting first leaves every record gc's index shows as due past its tombstone for the deletion.
+    // Compacting first moves compacted records to their tombstone's end in the gc index, so the deletion
+    // mostly walks what it deletes (unless compaction stopped at maxBatches).
     const compacted = await drain(operations.compactBatch);
     const deleted = await drain(operations.deleteBatch);
     return { compacted, deleted };
