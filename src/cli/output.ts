@@ -30,7 +30,7 @@ export function colourEnabled(stream: Stream, env: Io['env']): boolean {
   return stream.isTTY === true && (noColor === undefined || noColor === '');
 }
 
-export function paint(text: string, style: Style | undefined, enabled: boolean): string {
+function paint(text: string, style: Style | undefined, enabled: boolean): string {
   if (!enabled || style === undefined) return text;
   const [open, close] = CODES[style];
   return `\u001b[${open}m${text}\u001b[${close}m`;

@@ -9,6 +9,27 @@ import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } fro
 /** Used when a profile does not say how to retry an in-progress answer. */
 const DEFAULT_IN_PROGRESS_DELAYS_MS = [1000, 2000, 4000] as const;
 
+/** How long to wait before each retry of an in-progress answer: the caller's, the profile's or the default. */
+export function inProgressDelays(profile: ProviderProfile, override?: readonly number[]): readonly number[] {
+  return override ?? profile.inProgressRetry?.delaysMs ?? DEFAULT_IN_PROGRESS_DELAYS_MS;
+}
+
+/**
+ * The profile's TTL check for an operation declared on `rs`: the client's defaults apply to every
+ * operation it declares, so the check sees the TTL and retry window the operation will really have.
+ */
+export function checkDeclaredTtl(
+  rs: RetrySafe,
+  profile: ProviderProfile,
+  options: { name: string; version: number; ttlMs?: number; retryWindowMs?: number },
+): void {
+  checkTtl(profile, {
+    operation: `${options.name}@${options.version}`,
+    ttlMs: options.ttlMs ?? rs.defaults.ttlMs,
+    retryWindowMs: options.retryWindowMs ?? rs.defaults.retryWindowMs,
+  });
+}
+
 /** Declaration of an HTTP write made through a provider profile. */
 export interface HttpOperationOptions<I> extends Partial<
   Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs'>
@@ -36,12 +57,7 @@ export interface HttpOperationOptions<I> extends Partial<
  */
 export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>): Operation<I, HttpAnswer> {
   const { profile, transport } = options;
-  // The client's defaults apply to every operation it declares: check the TTL the operation will really have.
-  checkTtl(profile, {
-    operation: `${options.name}@${options.version}`,
-    ttlMs: options.ttlMs ?? rs.defaults.ttlMs,
-    retryWindowMs: options.retryWindowMs ?? rs.defaults.retryWindowMs,
-  });
+  checkDeclaredTtl(rs, profile, options);
   const send = sender(profile, transport, options.inProgressDelaysMs);
   const { request, transport: _t, profile: _p, inProgressDelaysMs: _d, providerRef, ...rest } = options;
   const definition: OperationDefinition<I, HttpAnswer, HttpRequestEnvelope> = {
@@ -75,7 +91,7 @@ export function sender(
   transport: HttpClient,
   delaysOverride?: readonly number[],
 ): (envelope: HttpRequestEnvelope, context: CallContext) => Promise<HttpAnswer> {
-  const delays = delaysOverride ?? profile.inProgressRetry?.delaysMs ?? DEFAULT_IN_PROGRESS_DELAYS_MS;
+  const delays = inProgressDelays(profile, delaysOverride);
   return async (envelope, context) => {
     const { providerKey } = context;
     const placed = placeKey(profile, envelope, providerKey);

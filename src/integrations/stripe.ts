@@ -7,7 +7,8 @@ import type { Operation, RetrySafe } from '../executor/client.ts';
 import type { CallContext, OperationPolicy } from '../executor/policy.ts';
 import { classify, interpretAnswer, ProviderAnswerError } from '../providers/answers.ts';
 import { deriveProviderKey } from '../providers/key.ts';
-import { checkTtl, lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
+import { lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
+import { checkDeclaredTtl, inProgressDelays } from './http-operation.ts';
 import { stripe as stripeProfile, STRIPE_MARKER, stripeSearchQuery } from '../providers/stripe.ts';
 import type { HttpAnswer, ProviderProfile } from '../providers/types.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -80,12 +81,8 @@ export function stripeOperation<I, P extends object, R>(
   const { resource, requestOptions, params, inProgressDelaysMs, profile: _p, ...rest } = options;
   const search = resource.search?.bind(resource);
   const { lookup: _lookup, ...withoutLookup } = profile;
-  checkTtl(search === undefined ? withoutLookup : profile, {
-    operation: `${options.name}@${options.version}`,
-    ttlMs: options.ttlMs ?? rs.defaults.ttlMs,
-    retryWindowMs: options.retryWindowMs ?? rs.defaults.retryWindowMs,
-  });
-  const delays = inProgressDelaysMs ?? profile.inProgressRetry?.delaysMs ?? [1000, 2000, 4000];
+  checkDeclaredTtl(rs, search === undefined ? withoutLookup : profile, options);
+  const delays = inProgressDelays(profile, inProgressDelaysMs);
 
   const find = async (providerKey: string): Promise<R | undefined> => {
     if (search === undefined) throw new Error('this Stripe resource has no Search API');

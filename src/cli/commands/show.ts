@@ -57,7 +57,7 @@ function describe(record: IdempotencyRecord, now: number, colour: boolean): stri
   return fields(rows, colour);
 }
 
-export function auditTable(audit: readonly AuditEntry[], colour: boolean): string {
+function auditTable(audit: readonly AuditEntry[], colour: boolean): string {
   if (audit.length === 0) return '(none)\n';
   return table(
     ['ID', 'AT', 'EVENT', 'ATTEMPT', 'ACTOR', 'DETAIL'],

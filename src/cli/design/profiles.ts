@@ -23,7 +23,7 @@ function isProfile(value: unknown): value is ProviderProfile {
 }
 
 /** Every profile `retrysafe/providers` ships as a ready value, by name. */
-export const BUILT_IN_PROFILES: ReadonlyMap<string, ProviderProfile> = new Map(
+const BUILT_IN_PROFILES: ReadonlyMap<string, ProviderProfile> = new Map(
   Object.values(providers)
     .filter(isProfile)
     .map((profile) => [profile.name, profile] as const)
