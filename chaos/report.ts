@@ -22,8 +22,6 @@ export type LongRun = Partial<Figures> & {
   readonly store: string;
   /** The command line the run was started with. */
   readonly command: string;
-  /** Copied by hand from an earlier run's output: only some figures were kept, the others are absent. */
-  readonly transcribed?: boolean;
 };
 
 export const LONG_RUNS_DIR = join(REPO_ROOT, 'chaos', 'long-runs');
@@ -70,20 +68,6 @@ const COLUMNS = [
   'duration_s',
 ] as const;
 
-const LONG_COLUMNS = [
-  'logical',
-  'effects',
-  'duplicates',
-  'lost',
-  'unknown_unresolved',
-  'stale_holders',
-  'late_writes_refused',
-  'kills',
-  'stops',
-  'store_restarts',
-  'duration_s',
-] as const;
-
 /**
  * The long-run section: one row per file, in the order of the combinations (files of other
  * combinations after them), a line for each combination with no file, and each file's note.
@@ -96,16 +80,15 @@ function renderLongRuns(runs: readonly LongRun[]): string {
   };
   const sorted = [...runs].sort((a, b) => rank(a) - rank(b));
   const table = [
-    `| impl | store | ${LONG_COLUMNS.join(' | ')} | command |`,
-    `|---|---|${LONG_COLUMNS.map(() => '---:').join('|')}|---|`,
+    `| impl | store | ${COLUMNS.join(' | ')} | command |`,
+    `|---|---|${COLUMNS.map(() => '---:').join('|')}|---|`,
     ...sorted.map(
       (run) =>
-        `| ${run.impl} | ${run.store} | ${LONG_COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
+        `| ${run.impl} | ${run.store} | ${COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
         `\`${run.command}\` |`,
     ),
   ].join('\n');
   const name = (run: { impl: string; store: string }): string => `${run.impl} on ${run.store}`;
-  const transcribed = sorted.filter((run) => run.transcribed === true).map(name);
   const missing = order.filter((key) => !sorted.some((run) => `${run.impl}/${run.store}` === key));
   const notes = sorted
     .filter((run) => run.note !== undefined && run.note !== '')
@@ -118,12 +101,6 @@ this table from those files and does not run them (\`--report --render-only\` re
 The command column has each run's flags (concurrency 4
 per worker unless it says otherwise). \`duration_s\` depends on the machine and what else it was running.
 \`late_writes_refused\` is n/a where the implementation keeps no audit of refused writes.`,
-    transcribed.length === 0
-      ? ''
-      : `Transcribed by hand from the JSON output of runs started by hand on a 2-core machine while other ` +
-        `work was running, before runs were saved as files: ${transcribed.join(', ')}. Their files hold ` +
-        `only the figures of this table, so the other figures of those runs (schedule digest, deliveries, ` +
-        `violations, ...) are absent.`,
     sorted.length === 0 ? 'No long run has been saved yet.' : table,
     notes.length === 0 ? '' : `Notes on single runs:\n\n${notes.join('\n')}`,
     missing.length === 0

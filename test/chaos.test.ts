@@ -69,7 +69,9 @@ describe('chaos: combinations and the report', () => {
       });
       const section = text.slice(text.indexOf('## Long run'), text.indexOf('## Scenario mix'));
       expect(section).toMatch(
-        /\| express-idempotency +\| redis +\| +10000 \| +10987 \| +1234 \| +56 \| +78 \| +n\/a \| +n\/a \|/,
+        // logical, effects, duplicates, ops_with_duplicates, lost, unknown_after_run, unknown_unresolved,
+        // stale_holders, late_writes_refused: figures a file lacks read n/a.
+        /\| express-idempotency +\| redis +\| +10000 \| +10987 \| +1234 \| +n\/a \| +56 \| +n\/a \| +78 \| +n\/a \| +n\/a \|/,
       );
       expect(section).toContain(`\`${command}\``);
       expect(section).toMatch(
