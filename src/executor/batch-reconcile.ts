@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { publish } from '../diagnostics.ts';
 import {
   LeaseLostError,
   OperationFailedError,
@@ -10,12 +9,10 @@ import { isLeaseLive } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Store } from '../stores/types.ts';
 import { guard } from './guard.ts';
-import { encodeResult } from './outcome.ts';
 import type { OperationPolicy } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
-import { markLapsed } from './reconcile.ts';
+import { askProvider, foundResolution, markLapsed } from './reconcile.ts';
 import { perform } from './run.ts';
-import { providerRefOf } from './settlement.ts';
 
 /** What batch reconciliation would do with one record. */
 export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual';
@@ -154,32 +151,16 @@ async function lookup(
   if (behaviour.lookup === undefined) return 'skipped';
   let answer;
   try {
-    answer = await behaviour.lookup(payload, {
-      key: record.key,
-      providerKey: behaviour.providerKey(record.key, record.generation),
-      attempt: record.attempt,
-      record,
-    });
+    answer = await askProvider(behaviour, record, payload);
   } catch {
     return 'unknown';
   }
-  publish('reconcile', {
-    key: record.key,
-    operation: record.operation,
-    attempt: record.attempt,
-    answer: answer.status,
-  });
   if (answer.status === 'unknown') return 'unknown';
   // A lagging provider may not show a write yet; this clock is the reconciler's, so the delay is a floor.
   if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) return 'unknown';
   const resolution =
     answer.status === 'found'
-      ? {
-          state: RecordState.Succeeded,
-          result: encodeResult(answer.value),
-          providerRef: answer.providerRef ?? providerRefOf(behaviour, answer.value),
-          reason: 'reconciled: the provider lookup found the write',
-        }
+      ? foundResolution(behaviour, answer)
       : {
           // "absent" opens a new attempt: released, so the next run performs it.
           state: RecordState.Released,

@@ -5,7 +5,7 @@ import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Lease, Store } from '../stores/types.ts';
 import { encodeResult } from './outcome.ts';
 import type { LookupAnswer } from './policy.ts';
-import type { PreparedCall, RunResult } from './prepared.ts';
+import type { Behaviour, PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
 import { providerRefOf } from './settlement.ts';
@@ -46,6 +46,50 @@ export async function markLapsed(
 }
 
 /**
+ * Asks the provider (the operation's lookup, which must exist) whether `record`'s attempt happened, and
+ * announces the answer on `retrysafe:reconcile`. Rejects with whatever the lookup threw.
+ */
+export async function askProvider<T>(
+  behaviour: Behaviour<unknown, T> | Behaviour<never, T>,
+  record: IdempotencyRecord,
+  payload: unknown,
+): Promise<LookupAnswer<T>> {
+  const lookup = behaviour.lookup;
+  if (lookup === undefined) throw new TypeError(`operation ${record.operation} has no lookup`);
+  const answer = await lookup(payload, {
+    key: record.key,
+    providerKey: behaviour.providerKey(record.key, record.generation),
+    attempt: record.attempt,
+    record,
+  });
+  publish('reconcile', {
+    key: record.key,
+    operation: record.operation,
+    attempt: record.attempt,
+    answer: answer.status,
+  });
+  return answer;
+}
+
+/** What a "found" answer records: the write happened, with the provider's value and reference. */
+export function foundResolution<T>(
+  behaviour: Behaviour<never, T>,
+  answer: Extract<LookupAnswer<T>, { status: 'found' }>,
+): {
+  state: typeof RecordState.Succeeded;
+  result: ReturnType<typeof encodeResult>;
+  providerRef: string | null;
+  reason: string;
+} {
+  return {
+    state: RecordState.Succeeded,
+    result: encodeResult(answer.value),
+    providerRef: answer.providerRef ?? providerRefOf(behaviour, answer.value),
+    reason: 'reconciled: the provider lookup found the write',
+  };
+}
+
+/**
  * Establishes what happened to an attempt whose holder vanished (lapsed lease) or whose outcome is
  * unknown, without ever re-executing on a guess: re-send under the same provider key while the
  * provider still remembers it, else ask the provider (lookup), else raise `OutcomeUnknownError`.
@@ -66,27 +110,15 @@ export async function reconcile<I, T>(
     return claim(store, call, record, 're-send under the same provider key within its retention');
   }
 
-  const lookup = call.behaviour.lookup;
-  if (lookup === undefined) throw new OutcomeUnknownError(record);
+  if (call.behaviour.lookup === undefined) throw new OutcomeUnknownError(record);
   let answer: LookupAnswer<T>;
   try {
-    answer = await lookup(call.payload, {
-      key: call.key,
-      providerKey: call.behaviour.providerKey(call.key, record.generation),
-      attempt: record.attempt,
-      record,
-    });
+    answer = await askProvider(call.behaviour, record, call.payload);
   } catch (error) {
     throw new OutcomeUnknownError(record, `lookup for key ${call.key} failed; the outcome stays unknown`, {
       cause: error,
     });
   }
-  publish('reconcile', {
-    key: call.key,
-    operation: call.operation,
-    attempt: record.attempt,
-    answer: answer.status,
-  });
 
   switch (answer.status) {
     case 'found': {
@@ -95,10 +127,7 @@ export async function reconcile<I, T>(
           store.resolve({
             key: call.key,
             attempt: record.attempt,
-            state: RecordState.Succeeded,
-            result: encodeResult(answer.value),
-            providerRef: answer.providerRef ?? providerRefOf(call.behaviour, answer.value),
-            reason: 'reconciled: the provider lookup found the write',
+            ...foundResolution(call.behaviour, answer),
             actor: 'reconciler',
             ttlMs: call.policy.ttlMs,
             tombstoneMs: call.policy.tombstoneMs,
