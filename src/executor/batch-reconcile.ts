@@ -202,7 +202,7 @@ async function resend(
       }),
     'claim a new attempt',
   );
-  if (!('lease' in claimed)) return 'moved';
+  if (!claimed.ok) return 'moved';
   const call: PreparedCall<unknown, unknown> = {
     operation: record.operation,
     key: record.key,

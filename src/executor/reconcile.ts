@@ -182,6 +182,6 @@ async function claim<I, T>(
       }),
     'claim a new attempt',
   );
-  if (!('lease' in claimed)) return { kind: 'again' };
+  if (!claimed.ok) return { kind: 'again' };
   return { kind: 'claimed', lease: claimed.lease, record: claimed.record, sentAt };
 }

@@ -1,3 +1,4 @@
+import { evidenceOnReserve } from './provider-key-evidence.ts';
 import { RecordState, type IdempotencyRecord } from './record.ts';
 
 /** What the caller brings to a key. */
@@ -128,6 +129,7 @@ export function reservedRecord(
     providerRef: null,
     reason: null,
     overrideFingerprint: decision.fresh ? null : (previous?.overrideFingerprint ?? null),
+    keyEvidence: evidenceOnReserve(previous, decision.generation, decision.fresh),
     createdAt: decision.fresh || previous === undefined ? now : previous.createdAt,
     updatedAt: now,
     expiresAt: null,

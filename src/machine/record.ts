@@ -13,6 +13,17 @@ export const RecordState = {
 } as const;
 export type RecordState = (typeof RecordState)[keyof typeof RecordState];
 
+/** Evidence about one generation's provider key; see `provider-key-evidence.ts`. */
+export const KeyEvidence = {
+  /** The provider answered an attempt under this key, but not definitively (a 5xx). */
+  Answered: 'answered',
+  /** A trusted lookup (past its settle delay) found no write under this key. */
+  Absent: 'absent',
+  /** The provider will only ever replay a non-definitive answer for this key. */
+  Burned: 'burned',
+} as const;
+export type KeyEvidence = (typeof KeyEvidence)[keyof typeof KeyEvidence] | null;
+
 /** States a holder, a reconciler or a person can settle an attempt into. */
 export type SettledState =
   typeof RecordState.Succeeded | typeof RecordState.Failed | typeof RecordState.Released;
@@ -48,6 +59,12 @@ export interface IdempotencyRecord {
   readonly reason: string | null;
   /** Fingerprint of an approved, unused override. */
   readonly overrideFingerprint: string | null;
+  /**
+   * What this generation's provider key is known to do (`provider-key-evidence.ts`): null (nothing yet),
+   * `answered` (it answered non-definitively), `absent` (a trusted lookup found no write since), or
+   * `burned` (it will only replay a non-definitive answer). Reset when a new generation starts.
+   */
+  readonly keyEvidence: KeyEvidence;
   /** When the current generation was first reserved. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -63,6 +80,8 @@ export interface IdempotencyRecord {
 export const AuditEvent = {
   MarkedUnknown: 'marked_unknown',
   Reclaimed: 'reclaimed',
+  /** A new generation (a new provider key) for the same logical key, with its evidence. */
+  Rekeyed: 'rekeyed',
   Resolved: 'resolved',
   LateWrite: 'late_write',
   OverrideRequested: 'override_requested',

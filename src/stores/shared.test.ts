@@ -16,6 +16,7 @@ const inFlight: IdempotencyRecord = {
   providerRef: null,
   reason: null,
   overrideFingerprint: null,
+  keyEvidence: null,
   createdAt: 1_000,
   updatedAt: 2_000,
   expiresAt: null,

@@ -1,6 +1,7 @@
 import type {
   AuditEntry,
   IdempotencyRecord,
+  KeyEvidence,
   OverrideRequest,
   RecordState,
   SettledState,
@@ -51,6 +52,17 @@ export interface Settlement {
   readonly ttlMs: number;
   /** How long the compact tombstone lives after the TTL. */
   readonly tombstoneMs: number;
+  /**
+   * The provider-key evidence after this attempt (`src/machine/provider-key-evidence.ts`), written with
+   * the settlement. Omitted: unchanged.
+   */
+  readonly keyEvidence?: NonNullable<KeyEvidence>;
+}
+
+/** What a new generation is recorded with: the `rekeyed` audit entry's evidence (JSON data). */
+export interface Rekey {
+  /** Which answer burned the key, which lookup answered absent and when: shown as is in the audit log. */
+  readonly evidence: Readonly<Record<string, unknown>>;
 }
 
 /** Outcome of a fenced write: applied, or refused because the record moved on (then `record` is current). */
@@ -66,7 +78,20 @@ export interface ReclaimRequest {
   readonly leaseMs: number;
   /** Why a new attempt is safe (lookup said absent, or a re-send under the provider's key). */
   readonly reason: string;
+  /** The provider-key evidence the new attempt starts with. Omitted: unchanged. */
+  readonly keyEvidence?: NonNullable<KeyEvidence>;
+  /**
+   * Start a new generation (a new provider key, same logical key, payload and fingerprint; evidence
+   * reset; `createdAt` restarts, since the provider's retention of the new key does). Refused (`ok:
+   * false`) unless the record's `keyEvidence` is `burned`. Audited as `rekeyed` instead of `reclaimed`.
+   */
+  readonly rekey?: Rekey;
 }
+
+/** Result of `reclaim`: the new attempt's lease, or the current record when it moved on. */
+export type ReclaimResult =
+  | { readonly ok: true; readonly lease: Lease; readonly record: IdempotencyRecord }
+  | { readonly ok: false; readonly record: IdempotencyRecord | undefined };
 
 export interface ResolveRequest {
   readonly key: string;
@@ -80,6 +105,14 @@ export interface ResolveRequest {
   readonly actor: string;
   readonly ttlMs: number;
   readonly tombstoneMs: number;
+  /** The provider-key evidence the resolution leaves (a reconciler's trusted `absent`). Omitted: unchanged. */
+  readonly keyEvidence?: NonNullable<KeyEvidence>;
+  /**
+   * Only with `released`: the next attempt starts a new generation (a new provider key; evidence reset;
+   * `createdAt` restarts). Asked for by a person (`rs.resolve(..., { newGeneration: true })`) or by a
+   * reconciler after a trusted absent on a burned key. Audited as `rekeyed` besides `resolved`.
+   */
+  readonly newGeneration?: Rekey;
 }
 
 export interface OverrideRequestInput {
@@ -153,10 +186,11 @@ export interface Store {
   markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult>;
 
   /**
-   * An `unknown` (or lapsed `in_flight`) record at exactly `attempt` gets a new attempt in the same
-   * generation. Returns the new lease, or the current record when it moved on.
+   * An `unknown` (or lapsed `in_flight`) record at exactly `attempt` gets a new attempt, in the same
+   * generation or (`rekey`, burned keys only) the next. Returns the new lease, or the current record
+   * when it moved on.
    */
-  reclaim(request: ReclaimRequest): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult>;
+  reclaim(request: ReclaimRequest): Promise<ReclaimResult>;
 
   /** An `unknown` (or lapsed `in_flight`) record at exactly `attempt` is settled by a reconciler or a person. */
   resolve(request: ResolveRequest): Promise<FencedResult>;

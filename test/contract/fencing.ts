@@ -168,8 +168,8 @@ export function fencingContract({ store }: ContractContext): void {
       leaseMs: HOUR_MS,
       reason: 'lookup: absent',
     });
-    expect('lease' in claimed).toBe(true);
-    if (!('lease' in claimed)) return;
+    expect(claimed.ok).toBe(true);
+    if (!claimed.ok) return;
     expect(claimed.lease).toMatchObject({ key: key(), attempt: 2, generation: 1, token });
     expect(claimed.record).toMatchObject({
       state: 'in_flight',
@@ -217,7 +217,7 @@ export function fencingContract({ store }: ContractContext): void {
       leaseMs: HOUR_MS,
       reason: 're-send',
     });
-    expect('lease' in claimed && claimed.lease.attempt).toBe(2);
+    expect(claimed.ok && claimed.lease.attempt).toBe(2);
   });
 
   it('resolve settles an unknown record with who and why in the audit log', async () => {

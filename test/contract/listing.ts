@@ -64,7 +64,7 @@ export function listingContract({ store }: ContractContext): void {
       leaseMs: 0,
       reason: 'absent',
     });
-    if (!('lease' in claimed)) throw new Error('expected to reclaim');
+    if (!claimed.ok) throw new Error('expected to reclaim');
     await store().settle(claimed.lease, settlement());
     await reserve(store(), scope('audit-other').key());
 

@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import { decide, reservedRecord } from '../../src/machine/decide.ts';
-import { RecordState, type IdempotencyRecord, type SettledState } from '../../src/machine/record.ts';
+import {
+  RecordState,
+  type IdempotencyRecord,
+  type KeyEvidence,
+  type SettledState,
+} from '../../src/machine/record.ts';
 import type { FencedResult, Lease, Store } from '../../src/stores/types.ts';
 import { fp, HOUR_MS, scope, type ContractContext } from './support.ts';
 
@@ -17,11 +22,34 @@ type Command =
       readonly retryFailed: boolean;
       readonly live: boolean;
     }
-  | { readonly kind: 'settle'; readonly lease: number; readonly state: SettledState | 'unknown' }
+  | {
+      readonly kind: 'settle';
+      readonly lease: number;
+      readonly state: SettledState | 'unknown';
+      readonly evidence: Evidence | undefined;
+    }
   | { readonly kind: 'heartbeat'; readonly lease: number; readonly live: boolean }
   | { readonly kind: 'markUnknown'; readonly attemptDelta: number }
-  | { readonly kind: 'reclaim'; readonly attemptDelta: number; readonly live: boolean }
-  | { readonly kind: 'resolve'; readonly attemptDelta: number; readonly state: SettledState };
+  | {
+      readonly kind: 'reclaim';
+      readonly attemptDelta: number;
+      readonly live: boolean;
+      readonly evidence: Evidence | undefined;
+      readonly rekey: boolean;
+    }
+  | {
+      readonly kind: 'resolve';
+      readonly attemptDelta: number;
+      readonly state: SettledState;
+      readonly evidence: Evidence | undefined;
+      readonly newGeneration: boolean;
+    };
+
+type Evidence = NonNullable<KeyEvidence>;
+/** Provider-key evidence a transition writes, or undefined (unchanged). */
+const evidenceArb = fc.option(fc.constantFrom<Evidence>('answered', 'absent', 'burned'), {
+  nil: undefined,
+});
 
 const settledState = fc.constantFrom<SettledState>('succeeded', 'failed', 'released');
 const delta = fc.constantFrom(-1, 0, 0, 0, 1);
@@ -44,6 +72,7 @@ const command: fc.Arbitrary<Command> = fc.oneof(
       kind: fc.constant('settle' as const),
       lease: leaseIndex,
       state: fc.oneof(settledState, fc.constant('unknown' as const)),
+      evidence: evidenceArb,
     }),
   },
   {
@@ -53,11 +82,23 @@ const command: fc.Arbitrary<Command> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('markUnknown' as const), attemptDelta: delta }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('reclaim' as const), attemptDelta: delta, live: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('reclaim' as const),
+      attemptDelta: delta,
+      live: fc.boolean(),
+      evidence: evidenceArb,
+      rekey: fc.boolean(),
+    }),
   },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('resolve' as const), attemptDelta: delta, state: settledState }),
+    arbitrary: fc.record({
+      kind: fc.constant('resolve' as const),
+      attemptDelta: delta,
+      state: settledState,
+      evidence: evidenceArb,
+      newGeneration: fc.boolean(),
+    }),
   },
 );
 
@@ -81,6 +122,7 @@ const shape = (record: IdempotencyRecord | undefined): unknown =>
         generation: record.generation,
         fingerprint: record.fingerprint,
         leaseOwner: record.leaseOwner,
+        keyEvidence: record.keyEvidence,
       };
 
 const isLapsedOrUnknown = (model: Model, attempt: number): boolean =>
@@ -94,9 +136,17 @@ const holds = (model: Model, lease: Lease): boolean =>
   model.record.attempt === lease.attempt &&
   model.record.leaseOwner === lease.token;
 
-function settleRecord(record: IdempotencyRecord, state: IdempotencyRecord['state']): IdempotencyRecord {
-  return { ...record, state, leaseOwner: null, leaseUntil: null };
+function settleRecord(
+  record: IdempotencyRecord,
+  state: IdempotencyRecord['state'],
+  evidence?: Evidence,
+): IdempotencyRecord {
+  return { ...record, state, leaseOwner: null, leaseUntil: null, keyEvidence: evidence ?? record.keyEvidence };
 }
+
+/** Writes the evidence when given, as the store seam says (omitted: unchanged). */
+const withEvidence = (evidence: Evidence | undefined): { keyEvidence?: Evidence } =>
+  evidence === undefined ? {} : { keyEvidence: evidence };
 
 /** Runs one command against the store and the model, and checks that they agree. */
 async function step(store: Store, key: string, model: Model, cmd: Command): Promise<void> {
@@ -134,10 +184,16 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
       const lease = pick(cmd.lease);
       const applies = holds(model, lease);
       expectFenced(
-        await store.settle(lease, { state: cmd.state, result: '{}', ttlMs: HOUR_MS, tombstoneMs: HOUR_MS }),
+        await store.settle(lease, {
+          state: cmd.state,
+          result: '{}',
+          ttlMs: HOUR_MS,
+          tombstoneMs: HOUR_MS,
+          ...withEvidence(cmd.evidence),
+        }),
         applies,
       );
-      if (applies && model.record) model.record = settleRecord(model.record, cmd.state);
+      if (applies && model.record) model.record = settleRecord(model.record, cmd.state, cmd.evidence);
       break;
     }
     case 'heartbeat': {
@@ -157,7 +213,9 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
       break;
     }
     case 'reclaim': {
-      const applies = isLapsedOrUnknown(model, attempt);
+      // A rekey applies only to a burned key (mayRekey).
+      const applies =
+        isLapsedOrUnknown(model, attempt) && (!cmd.rekey || model.record?.keyEvidence === 'burned');
       const token = randomUUID();
       const result = await store.reclaim({
         key,
@@ -165,14 +223,18 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
         token,
         leaseMs: leaseMs(cmd.live),
         reason: 'model',
+        ...withEvidence(cmd.evidence),
+        ...(cmd.rekey ? { rekey: { evidence: { model: true } } } : {}),
       });
-      expect('lease' in result, `reclaim ${applies ? 'applies' : 'is refused'}`).toBe(applies);
-      if ('lease' in result) model.leases.push(result.lease);
+      expect(result.ok, `reclaim ${applies ? 'applies' : 'is refused'}`).toBe(applies);
+      if (result.ok) model.leases.push(result.lease);
       if (applies && model.record) {
         model.record = {
           ...model.record,
           state: RecordState.InFlight,
           attempt: attempt + 1,
+          generation: model.record.generation + (cmd.rekey ? 1 : 0),
+          keyEvidence: cmd.rekey ? null : (cmd.evidence ?? model.record.keyEvidence),
           leaseOwner: token,
           leaseUntil: leaseEnd(cmd.live),
         };
@@ -190,9 +252,17 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
         actor: 'model',
         ttlMs: HOUR_MS,
         tombstoneMs: HOUR_MS,
+        ...withEvidence(cmd.evidence),
+        ...(cmd.newGeneration ? { newGeneration: { evidence: { model: true } } } : {}),
       };
       expectFenced(await store.resolve(request), applies);
-      if (applies && model.record) model.record = settleRecord(model.record, cmd.state);
+      if (applies && model.record) {
+        // Only a released resolution takes a new generation.
+        const rekey = cmd.newGeneration && cmd.state === RecordState.Released;
+        model.record = rekey
+          ? { ...settleRecord(model.record, cmd.state), generation: model.record.generation + 1, keyEvidence: null }
+          : settleRecord(model.record, cmd.state, cmd.evidence);
+      }
       break;
     }
   }

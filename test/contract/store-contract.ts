@@ -5,6 +5,7 @@ import { lifecycleContract } from './lifecycle.ts';
 import { listingContract } from './listing.ts';
 import { modelContract } from './model.ts';
 import { overridesContract } from './overrides.ts';
+import { providerKeysContract } from './provider-keys.ts';
 import { retentionContract } from './retention.ts';
 import type { ContractContext } from './support.ts';
 
@@ -32,7 +33,8 @@ export interface StoreContractOptions {
  *   (`markUnknown` only to lapsed `in_flight`); anything else is `{ ok: false, record }`.
  * - Audit events: `reserved` (begin, attempt = new attempt; plus `override_used` when it used an
  *   override), `settled` (every accepted holder settle, `unknown` included), `marked_unknown`,
- *   `reclaimed` (attempt = new attempt), `resolved` (actor = resolver, reason in `detail`), `late_write`
+ *   `reclaimed` (attempt = new attempt), `rekeyed` (a reclaim or a released resolution that starts a new
+ *   generation, with `fromGeneration`, `toGeneration` and the caller's `evidence` in `detail`), `resolved` (actor = resolver, reason in `detail`), `late_write`
  *   (attempt = the refused lease's, the settlement's state, result and providerRef in `detail`, also for
  *   a key that has no record), `override_requested` / `override_approved` (actor = that identity).
  *   Heartbeats are not audited. The executor's own events use actor `executor`.
@@ -74,6 +76,7 @@ export function runStoreContract(options: StoreContractOptions): void {
     fencingContract(context);
     retentionContract(context);
     overridesContract(context);
+    providerKeysContract(context);
     listingContract(context);
     modelContract(context);
   });

@@ -96,6 +96,7 @@ describe.runIf(available)('PostgreSQL store', () => {
                       providerRef: settledState ? 'ref_old' : null,
                       reason: 'why',
                       overrideFingerprint: override,
+                      keyEvidence: null,
                       createdAt: base - 2 * HOUR_MS,
                       updatedAt: base - HOUR_MS,
                       expiresAt: at(expires),
@@ -182,7 +183,7 @@ describe.runIf(available)('PostgreSQL store', () => {
             leaseMs: 1,
             reason: 'skewed',
           });
-          expect('lease' in reclaimed).toBe(false);
+          expect(reclaimed.ok).toBe(false);
         } finally {
           spy.mockRestore();
         }

@@ -21,6 +21,7 @@ function record(overrides: Partial<IdempotencyRecord>): IdempotencyRecord {
     providerRef: null,
     reason: null,
     overrideFingerprint: null,
+    keyEvidence: null,
     createdAt: NOW - 60_000,
     updatedAt: NOW - 60_000,
     expiresAt: NOW + 60_000,

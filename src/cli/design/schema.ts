@@ -13,7 +13,7 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   fingerprint: "`sha256:<hex>` of the current generation's canonical payload",
   state: '`in_flight`, `succeeded`, `failed`, `unknown`, `released`',
   attempt: 'fencing number: +1 on every claim, never down',
-  generation: '+1 on every approved override; part of the provider key',
+  generation: '+1 on every approved override and every rekey of a burned provider key; part of the provider key',
   leaseOwner: 'random token of the holding attempt (`in_flight` only)',
   leaseUntil: 'lease end, store clock, ms (`in_flight` only)',
   result: 'the result (or failure summary) as JSON; dropped at compaction',
@@ -21,6 +21,8 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   providerRef: "the provider's id of the write",
   reason: 'why the record is unknown, failed or released',
   overrideFingerprint: 'an approved, unused override',
+  keyEvidence:
+    "what this generation's provider key is known to do: null, `answered`, `absent` or `burned`; reset by a new generation",
   createdAt: 'first reservation of this generation, ms',
   updatedAt: 'last change, ms',
   expiresAt: 'end of the full record (null while `in_flight` or `unknown`)',

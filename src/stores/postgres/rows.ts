@@ -2,6 +2,7 @@ import type {
   AuditEntry,
   AuditEvent,
   IdempotencyRecord,
+  KeyEvidence,
   OverrideRequest,
   OverrideStatus,
   RecordState,
@@ -48,6 +49,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     updatedAt: int(row['updated_at'], 'updated_at'),
     expiresAt: intOrNull(row['expires_at'], 'expires_at'),
     tombstoneUntil: intOrNull(row['tombstone_until'], 'tombstone_until'),
+    keyEvidence: textOrNull(row['key_evidence'], 'key_evidence') as KeyEvidence,
   };
 }
 

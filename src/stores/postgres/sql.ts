@@ -67,7 +67,13 @@ function lockedClock(n: Names, guard = 'true'): string {
 
 /** What a previous attempt left behind, for the audit row of the transition that overwrites it. */
 const EVIDENCE = `json_build_object('state', old.state, 'reason', old.reason, 'result', old.result,
-      'providerRef', old.provider_ref, 'leaseOwner', old.lease_owner, 'leaseUntil', old.lease_until)`;
+      'providerRef', old.provider_ref, 'leaseOwner', old.lease_owner, 'leaseUntil', old.lease_until,
+      'keyEvidence', old.key_evidence)`;
+
+/** The `rekeyed` audit detail (the same shape in every store), `base` being the transition's own fields. */
+const REKEY_DETAIL = (base: string, evidence: string): string => `json_build_object(${base},
+      'fromGeneration', old.generation, 'toGeneration', changed.generation, 'keyEvidence', old.key_evidence,
+      'evidence', ${evidence}::json)`;
 
 /**
  * A fenced transition: `changed` is the updated row or nothing; `previous` the locked current row.
@@ -152,6 +158,8 @@ export function statements(n: Names): Statements {
         provider_ref = NULL,
         reason = NULL,
         override_fingerprint = CASE WHEN ${fresh} THEN NULL ELSE r.override_fingerprint END,
+        -- Provider-key evidence is per generation (evidenceOnReserve in provider-key-evidence.ts).
+        key_evidence = CASE WHEN ${fresh} THEN NULL ELSE r.key_evidence END,
         created_at = CASE WHEN ${fresh} THEN excluded.created_at ELSE r.created_at END,
         updated_at = excluded.updated_at,
         expires_at = NULL,
@@ -193,6 +201,7 @@ export function statements(n: Names): Statements {
        expires_at = CASE WHEN $4::text = 'unknown' THEN NULL ELSE ${later('$8')} END,
        tombstone_until = CASE WHEN $4::text = 'unknown' THEN NULL
                               ELSE ${later('$8', '$9')} END,
+       key_evidence = COALESCE($11::text, r.key_evidence),
        last_event = 'settled'`,
     HOLDER,
     `${INSERT_AUDIT(n)}
@@ -214,30 +223,49 @@ export function statements(n: Names): Statements {
       FROM changed, old`,
   );
 
+  // $6 the evidence the new attempt starts with (null: unchanged); $7 the rekey evidence (JSON text, null:
+  // same generation). A rekey applies only to a burned key: mayRekey in provider-key-evidence.ts.
+  const rekey = `$7::text IS NOT NULL`;
   const reclaim = fenced(
     n,
     `state = 'in_flight', attempt = r.attempt + 1, lease_owner = $3::text,
        lease_until = ${later('$4')}, result = NULL, provider_ref = NULL, reason = NULL,
+       generation = CASE WHEN ${rekey} THEN r.generation + 1 ELSE r.generation END,
+       key_evidence = CASE WHEN ${rekey} THEN NULL ELSE COALESCE($6::text, r.key_evidence) END,
+       created_at = CASE WHEN ${rekey} THEN clock.now ELSE r.created_at END,
        updated_at = clock.now, expires_at = NULL, tombstone_until = NULL, last_event = 'reclaimed'`,
-    UNSETTLED,
+    `${UNSETTLED} AND (NOT ${rekey} OR old.key_evidence IS NOT DISTINCT FROM 'burned')`,
     `${INSERT_AUDIT(n)}
-      SELECT changed.key, changed.updated_at, 'reclaimed', changed.attempt, 'executor',
-        json_build_object('reason', $5::text, 'token', $3::text, 'previous', ${EVIDENCE})::text
+      SELECT changed.key, changed.updated_at,
+        CASE WHEN ${rekey} THEN 'rekeyed' ELSE 'reclaimed' END, changed.attempt, 'executor',
+        (CASE WHEN ${rekey}
+          THEN ${REKEY_DETAIL(`'reason', $5::text, 'token', $3::text, 'previous', ${EVIDENCE}`, '$7')}
+          ELSE json_build_object('reason', $5::text, 'token', $3::text, 'previous', ${EVIDENCE}) END)::text
       FROM changed, old`,
   );
 
+  // $10 the evidence the resolution leaves (null: unchanged); $11 the new-generation evidence (JSON text,
+  // null: same generation), which only a `released` resolution takes.
+  const newGeneration = `($11::text IS NOT NULL AND $3::text = 'released')`;
   const resolve = fenced(
     n,
     `state = $3::text, result = $4::text, provider_ref = $5::text, reason = $6::text,
        lease_owner = NULL, lease_until = NULL, updated_at = clock.now,
        expires_at = ${later('$8')}, tombstone_until = ${later('$8', '$9')},
+       generation = CASE WHEN ${newGeneration} THEN r.generation + 1 ELSE r.generation END,
+       key_evidence = CASE WHEN ${newGeneration} THEN NULL ELSE COALESCE($10::text, r.key_evidence) END,
+       created_at = CASE WHEN ${newGeneration} THEN clock.now ELSE r.created_at END,
        last_event = 'resolved'`,
     UNSETTLED,
     `${INSERT_AUDIT(n)}
       SELECT changed.key, changed.updated_at, 'resolved', $2::bigint, $7::text,
         json_build_object('state', changed.state, 'reason', changed.reason, 'result', changed.result,
           'providerRef', changed.provider_ref, 'previous', ${EVIDENCE})::text
-      FROM changed, old`,
+      FROM changed, old
+      UNION ALL
+      SELECT changed.key, changed.updated_at, 'rekeyed', $2::bigint, $7::text,
+        ${REKEY_DETAIL(`'reason', $6::text`, '$11')}::text
+      FROM changed, old WHERE ${newGeneration}`,
   );
 
   const requestOverride = `WITH

@@ -15,6 +15,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ReclaimResult,
   ResolveRequest,
   Settlement,
   Store,
@@ -142,6 +143,7 @@ export class PostgresStore implements Store {
         settlement.ttlMs,
         settlement.tombstoneMs,
         lease.generation,
+        settlement.keyEvidence ?? null,
       ]),
     );
   }
@@ -150,9 +152,7 @@ export class PostgresStore implements Store {
     return fencedResult(await this.#one(this.#sql.markUnknown, [key, attempt, reason]));
   }
 
-  async reclaim(
-    request: ReclaimRequest,
-  ): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
+  async reclaim(request: ReclaimRequest): Promise<ReclaimResult> {
     const outcome = fencedResult(
       await this.#one(this.#sql.reclaim, [
         request.key,
@@ -160,9 +160,11 @@ export class PostgresStore implements Store {
         request.token,
         request.leaseMs,
         request.reason,
+        request.keyEvidence ?? null,
+        request.rekey === undefined ? null : JSON.stringify(request.rekey.evidence),
       ]),
     );
-    return outcome.ok ? { lease: leaseOf(outcome.record), record: outcome.record } : outcome;
+    return outcome.ok ? { ok: true, lease: leaseOf(outcome.record), record: outcome.record } : outcome;
   }
 
   async resolve(request: ResolveRequest): Promise<FencedResult> {
@@ -178,6 +180,8 @@ export class PostgresStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        request.keyEvidence ?? null,
+        request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence),
       ]),
     );
   }

@@ -1,4 +1,4 @@
-import type { IdempotencyRecord, RecordState } from '../../machine/record.ts';
+import type { IdempotencyRecord, KeyEvidence, RecordState } from '../../machine/record.ts';
 
 /**
  * Version of the key layout below. `migrate()` records it, so a future layout can refuse to run on
@@ -150,6 +150,7 @@ export function decodeRecord(reply: unknown): IdempotencyRecord | undefined {
     updatedAt: required('updatedAt', number('updatedAt')),
     expiresAt: number('expiresAt'),
     tombstoneUntil: number('tombstoneUntil'),
+    keyEvidence: text('keyEvidence') as KeyEvidence,
   };
 }
 

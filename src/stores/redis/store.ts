@@ -10,6 +10,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ReclaimResult,
   ResolveRequest,
   Settlement,
   Store,
@@ -114,6 +115,7 @@ export class RedisStore implements Store {
         settlement.ttlMs,
         settlement.tombstoneMs,
         lease.generation,
+        optional(settlement.keyEvidence),
       ]),
     );
   }
@@ -122,17 +124,17 @@ export class RedisStore implements Store {
     return fenced(await this.#record('mark-unknown', key, [attempt, reason]));
   }
 
-  async reclaim(
-    request: ReclaimRequest,
-  ): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
+  async reclaim(request: ReclaimRequest): Promise<ReclaimResult> {
     const reply = await this.#record('reclaim', request.key, [
       request.attempt,
       request.token,
       request.leaseMs,
       request.reason,
+      optional(request.keyEvidence),
+      optional(request.rekey === undefined ? null : JSON.stringify(request.rekey.evidence)),
     ]);
     const result = fenced(reply);
-    return result.ok ? { lease: leaseOf(result.record), record: result.record } : result;
+    return result.ok ? { ok: true, lease: leaseOf(result.record), record: result.record } : result;
   }
 
   async resolve(request: ResolveRequest): Promise<FencedResult> {
@@ -146,6 +148,10 @@ export class RedisStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        optional(request.keyEvidence),
+        optional(
+          request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence),
+        ),
       ]),
     );
   }

@@ -12,13 +12,22 @@ import type {
   Lease,
   OverrideRequestInput,
   ReclaimRequest,
+  ReclaimResult,
   ResolveRequest,
   Settlement,
 } from '../types.ts';
 import { leaseOf, overrideRefusal } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
-import { endedRecord, holds, isLapsed, isUnsettled, reclaimedRecord, unknownRecord } from './transitions.ts';
+import {
+  endedRecord,
+  holds,
+  isLapsed,
+  isUnsettled,
+  mayReclaim,
+  reclaimedRecord,
+  unknownRecord,
+} from './transitions.ts';
 
 /** The identity the library itself writes audit entries under. */
 const EXECUTOR = 'executor';
@@ -35,7 +44,7 @@ export class SqliteOperations {
   readonly heartbeat: (lease: Lease, leaseMs: number) => FencedResult;
   readonly settle: (lease: Lease, settlement: Settlement) => FencedResult;
   readonly markUnknown: (key: string, attempt: number, reason: string) => FencedResult;
-  readonly reclaim: (request: ReclaimRequest) => { lease: Lease; record: IdempotencyRecord } | FencedResult;
+  readonly reclaim: (request: ReclaimRequest) => ReclaimResult;
   readonly resolve: (request: ResolveRequest) => FencedResult;
   readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
   readonly approveOverride: (id: string, approvedBy: string) => OverrideAnswer;
@@ -131,21 +140,25 @@ export class SqliteOperations {
       return { ok: true, record };
     });
 
-    this.reclaim = immediate((now, request: ReclaimRequest) => {
+    this.reclaim = immediate((now, request: ReclaimRequest): ReclaimResult => {
       const current = s.record(request.key);
-      if (!isUnsettled(current, request.attempt, now)) return { ok: false, record: current };
-      const record = reclaimedRecord(current, request.token, request.leaseMs, now);
+      if (!isUnsettled(current, request.attempt, now) || !mayReclaim(current, request)) {
+        return { ok: false, record: current };
+      }
+      const record = reclaimedRecord(current, request, now);
       s.write(record);
+      // What the previous attempt left behind is kept: the new attempt overwrites it.
+      const detail = { reason: request.reason, token: request.token, previous: evidenceOf(current) };
       s.appendAudit({
         key: request.key,
         at: now,
         attempt: record.attempt,
         actor: EXECUTOR,
-        event: AuditEvent.Reclaimed,
-        // What the previous attempt left behind is kept: the new attempt overwrites it.
-        detail: { reason: request.reason, token: request.token, previous: evidenceOf(current) },
+        ...(request.rekey === undefined
+          ? { event: AuditEvent.Reclaimed, detail }
+          : { event: AuditEvent.Rekeyed, detail: rekeyDetail(current, record, request.rekey, detail) }),
       });
-      return { lease: leaseOf(record), record };
+      return { ok: true, lease: leaseOf(record), record };
     });
 
     this.resolve = immediate((now, request: ResolveRequest): FencedResult => {
@@ -167,6 +180,16 @@ export class SqliteOperations {
           previous: evidenceOf(current),
         },
       });
+      if (record.generation !== current.generation && request.newGeneration !== undefined) {
+        s.appendAudit({
+          key: request.key,
+          at: now,
+          attempt: request.attempt,
+          actor: request.actor,
+          event: AuditEvent.Rekeyed,
+          detail: rekeyDetail(current, record, request.newGeneration, { reason: request.reason }),
+        });
+      }
       return { ok: true, record };
     });
 
@@ -244,5 +267,22 @@ function evidenceOf(record: IdempotencyRecord): Record<string, unknown> {
     result: record.result,
     providerRef: record.providerRef,
     leaseOwner: record.leaseOwner,
+    keyEvidence: record.keyEvidence,
+  };
+}
+
+/** The `rekeyed` entry's detail (the same shape in every store): the generations and the evidence. */
+function rekeyDetail(
+  before: IdempotencyRecord,
+  after: IdempotencyRecord,
+  rekey: { readonly evidence: Readonly<Record<string, unknown>> },
+  base: Record<string, unknown>,
+): Record<string, unknown> {
+  return {
+    ...base,
+    fromGeneration: before.generation,
+    toGeneration: after.generation,
+    keyEvidence: before.keyEvidence,
+    evidence: rekey.evidence,
   };
 }

@@ -1,5 +1,6 @@
 import {
   AuditEvent,
+  KeyEvidence,
   OverrideStatus,
   RecordState,
   type AuditEntry,
@@ -27,6 +28,7 @@ export interface RecordRow {
   updated_at: number;
   expires_at: number | null;
   tombstone_until: number | null;
+  key_evidence: string | null;
 }
 
 // Every shared column is a field of the row type the upsert binds by name.
@@ -82,6 +84,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,
     tombstoneUntil: row.tombstone_until,
+    keyEvidence: row.key_evidence === null ? null : oneOf(KeyEvidence, row.key_evidence, 'key_evidence'),
   };
 }
 
@@ -104,6 +107,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     updated_at: record.updatedAt,
     expires_at: record.expiresAt,
     tombstone_until: record.tombstoneUntil,
+    key_evidence: record.keyEvidence,
   };
 }
 

@@ -102,6 +102,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX "${prefix}overrides_key" ON ${overrides} (key, requested_at);
     `,
   },
+  {
+    // Provider-key evidence per generation (src/machine/provider-key-evidence.ts). Null for every
+    // existing row: nothing is known about their keys yet, which is what null means.
+    version: 2,
+    sql: ({ records }) => `
+      ALTER TABLE ${records} ADD COLUMN key_evidence TEXT
+        CHECK (key_evidence IS NULL OR key_evidence IN ('answered', 'absent', 'burned'));
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -11,6 +11,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ReclaimResult,
   ResolveRequest,
   Settlement,
   Store,
@@ -116,7 +117,7 @@ export class SqliteStore implements Store {
     return promised(() => this.#prepare().operations.markUnknown(key, attempt, reason));
   }
 
-  reclaim(request: ReclaimRequest): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
+  reclaim(request: ReclaimRequest): Promise<ReclaimResult> {
     return promised(() => this.#prepare().operations.reclaim(request));
   }
 

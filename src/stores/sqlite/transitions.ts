@@ -1,5 +1,11 @@
-import { RecordState, type IdempotencyRecord, type SettledState } from '../../machine/record.ts';
-import type { Lease } from '../../stores/types.ts';
+import { mayRekey } from '../../machine/provider-key-evidence.ts';
+import {
+  RecordState,
+  type IdempotencyRecord,
+  type KeyEvidence,
+  type SettledState,
+} from '../../machine/record.ts';
+import type { Lease, ReclaimRequest } from '../../stores/types.ts';
 
 /** How a record ends an attempt (a holder's settlement or a resolution). */
 export interface Outcome {
@@ -9,6 +15,9 @@ export interface Outcome {
   readonly reason?: string | null | undefined;
   readonly ttlMs: number;
   readonly tombstoneMs: number;
+  readonly keyEvidence?: NonNullable<KeyEvidence> | undefined;
+  /** A released resolution that starts a new generation. */
+  readonly newGeneration?: unknown;
 }
 
 /** The fence: the record is in flight under exactly this attempt and token. */
@@ -42,8 +51,11 @@ export function isUnsettled(
 /** The record after an attempt ends; `unknown` never expires. */
 export function endedRecord(record: IdempotencyRecord, outcome: Outcome, now: number): IdempotencyRecord {
   const expires = outcome.state !== RecordState.Unknown;
+  const rekey = outcome.newGeneration !== undefined && outcome.state === RecordState.Released;
   return {
     ...record,
+    ...(rekey ? { generation: record.generation + 1, createdAt: now } : {}),
+    keyEvidence: rekey ? null : (outcome.keyEvidence ?? record.keyEvidence),
     state: outcome.state,
     leaseOwner: null,
     leaseUntil: null,
@@ -70,19 +82,30 @@ export function unknownRecord(record: IdempotencyRecord, reason: string, now: nu
   };
 }
 
-/** A new attempt in the same generation (after reconciliation showed it is safe). */
+/** Whether a reclaim may apply: a rekey needs a burned key (`mayRekey`). */
+export function mayReclaim(record: IdempotencyRecord, request: ReclaimRequest): boolean {
+  return request.rekey === undefined || mayRekey(record.keyEvidence);
+}
+
+/**
+ * A new attempt after reconciliation showed it is safe: in the same generation, or (rekey) in the next,
+ * whose provider key is new, so its evidence and its retention (`createdAt`) start over.
+ */
 export function reclaimedRecord(
   record: IdempotencyRecord,
-  token: string,
-  leaseMs: number,
+  request: ReclaimRequest,
   now: number,
 ): IdempotencyRecord {
+  const rekey = request.rekey !== undefined;
   return {
     ...record,
     state: RecordState.InFlight,
     attempt: record.attempt + 1,
-    leaseOwner: token,
-    leaseUntil: now + leaseMs,
+    generation: rekey ? record.generation + 1 : record.generation,
+    keyEvidence: rekey ? null : (request.keyEvidence ?? record.keyEvidence),
+    createdAt: rekey ? now : record.createdAt,
+    leaseOwner: request.token,
+    leaseUntil: now + request.leaseMs,
     result: null,
     providerRef: null,
     reason: null,

@@ -58,6 +58,8 @@ if rec ~= nil then
   if not fresh then
     claim.overrideFingerprint = rec.overrideFingerprint
     claim.createdAt = rec.createdAt
+    -- Provider-key evidence is per generation (evidenceOnReserve in provider-key-evidence.ts).
+    claim.keyEvidence = rec.keyEvidence
   end
 end
 save_record(KEYS[1], rec, claim)

@@ -11,7 +11,7 @@
 
 local FIELDS = { 'key', 'operation', 'fingerprint', 'state', 'attempt', 'generation', 'leaseOwner',
   'leaseUntil', 'result', 'request', 'providerRef', 'reason', 'overrideFingerprint', 'createdAt', 'updatedAt',
-  'expiresAt', 'tombstoneUntil' }
+  'expiresAt', 'tombstoneUntil', 'keyEvidence' }
 local NUMERIC = { attempt = true, generation = true, leaseUntil = true, createdAt = true,
   updatedAt = true, expiresAt = true, tombstoneUntil = true }
 local STATES = { 'in_flight', 'succeeded', 'failed', 'unknown', 'released' }
@@ -149,6 +149,16 @@ end
 
 local function fenced_reply(ok, now, rec)
   return { ok and 1 or 0, now, flat_record(rec) }
+end
+
+-- The `rekeyed` audit detail (the same shape in every store): the generations and the evidence, given
+-- as JSON text by the executor (src/machine/provider-key-evidence.ts decides when a rekey is due).
+local function rekey_detail(stored, rec, evidence_json, base)
+  base.fromGeneration = stored.generation
+  base.toGeneration = rec.generation
+  base.keyEvidence = stored.keyEvidence
+  base.evidence = cjson.decode(evidence_json)
+  return cjson.encode(base)
 end
 
 -- Unknown or lapsed in_flight at exactly `attempt`: what markUnknown, reclaim and resolve act on.

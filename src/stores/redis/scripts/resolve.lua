@@ -3,10 +3,12 @@
 --
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 attempt, 5 state (succeeded, failed or released),
---       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms.
+--       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms,
+--       12 provider-key evidence left (optional: unchanged), 13 new-generation evidence JSON (optional;
+--       only a `released` resolution takes it: the next attempt gets a new provider key).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
--- Audit: `resolved` (actor = the resolver, reason in detail).
+-- Audit: `resolved` (actor = the resolver, reason in detail), plus `rekeyed` for a new generation.
 
 local key, channel, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local attempt, state, reason, actor = tonumber(ARGV[4]), ARGV[5], ARGV[8], ARGV[9]
@@ -26,9 +28,22 @@ rec.leaseUntil = nil
 rec.updatedAt = now
 rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
+local evidence, new_generation = opt(ARGV[12]), opt(ARGV[13])
+if new_generation ~= nil and state == 'released' then
+  rec.generation = stored.generation + 1
+  rec.keyEvidence = nil
+  rec.createdAt = now
+elseif evidence ~= nil then
+  rec.keyEvidence = evidence
+end
 save_record(KEYS[1], stored, rec)
 append_audit(rec, 'resolved', attempt, actor, cjson.encode({
-  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state }), now)
+  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state,
+  previousReason = stored.reason, keyEvidence = stored.keyEvidence }), now)
+if rec.generation ~= stored.generation then
+  append_audit(rec, 'rekeyed', attempt, actor, rekey_detail(stored, rec, new_generation, { reason = reason }),
+    now)
+end
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

@@ -5,7 +5,8 @@
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 lease attempt, 5 lease token, 6 state (succeeded, failed,
 --       released or unknown), 7 result (optional), 8 providerRef (optional), 9 reason (optional),
---       10 ttl ms, 11 tombstone ms, 12 the lease's generation (for the late_write detail).
+--       10 ttl ms, 11 tombstone ms, 12 the lease's generation (for the late_write detail),
+--       13 provider-key evidence after the attempt (optional: unchanged).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
 -- Audit: `late_write` when refused; an applied settlement is the record itself.
@@ -35,6 +36,8 @@ rec.reason = opt(ARGV[9])
 rec.leaseOwner = nil
 rec.leaseUntil = nil
 rec.updatedAt = now
+local evidence = opt(ARGV[13])
+if evidence ~= nil then rec.keyEvidence = evidence end
 if SETTLED[state] then
   rec.expiresAt = now + tonumber(ARGV[10])
   rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
