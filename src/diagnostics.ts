@@ -22,6 +22,12 @@ export const channels = {
   wait: diagnostics.channel('retrysafe:wait'),
   /** `{ key, operation, attempt }`: this attempt's claim was taken over or could not be renewed. */
   leaseLost: diagnostics.channel('retrysafe:lease-lost'),
+  /** `{ key, operation, attempt, timeoutMs }`: the attempt passed its deadline; its signal was aborted. */
+  timeout: diagnostics.channel('retrysafe:timeout'),
+  /** `{ key, operation, attempt, kept }`: a call ended after its deadline; its result went to the audit log. */
+  lateResult: diagnostics.channel('retrysafe:late-result'),
+  /** `{ key, operation, attempt, fromGeneration, toGeneration }`: a burned provider key was replaced. */
+  rekey: diagnostics.channel('retrysafe:rekey'),
   /** `{ key, operation, fingerprint, stored }`: a different payload was refused. */
   mismatch: diagnostics.channel('retrysafe:mismatch'),
 } as const;

@@ -16,6 +16,8 @@ export const ErrorCode = {
   TombstoneReplay: 'RS_TOMBSTONE_REPLAY',
   OverrideRefused: 'RS_OVERRIDE_REFUSED',
   ResolveRefused: 'RS_RESOLVE_REFUSED',
+  AttemptTimeout: 'RS_ATTEMPT_TIMEOUT',
+  LookupTimeout: 'RS_LOOKUP_TIMEOUT',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -134,6 +136,33 @@ export class InvalidKeyInputError extends RetrySafeError {
 }
 
 /** An operation or store was declared with options that cannot work. */
+/**
+ * The reason a call's `signal` is aborted with when its attempt passed `attemptTimeoutMs`: the attempt
+ * is recorded `unknown` (no answer) and reconciled as usual (SEMANTICS.md, invariant 13).
+ */
+export class AttemptTimeoutError extends RetrySafeError {
+  readonly timeoutMs: number;
+  constructor(key: string, attempt: number, timeoutMs: number) {
+    super(
+      ErrorCode.AttemptTimeout,
+      `attempt ${attempt} of key ${key} got no answer within attemptTimeoutMs (${timeoutMs} ms)`,
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** The reason a lookup's `signal` is aborted with past `lookupTimeoutMs`; the lookup then answers unknown. */
+export class LookupTimeoutError extends RetrySafeError {
+  readonly timeoutMs: number;
+  constructor(key: string, timeoutMs: number) {
+    super(
+      ErrorCode.LookupTimeout,
+      `lookup for key ${key} got no answer within lookupTimeoutMs (${timeoutMs} ms)`,
+    );
+    this.timeoutMs = timeoutMs;
+  }
+}
+
 export class ConfigurationError extends RetrySafeError {
   constructor(message: string) {
     super(ErrorCode.Configuration, message);

@@ -5,14 +5,14 @@ import {
   OutcomeUnknownError,
   RetrySafeError,
 } from '../errors/errors.ts';
-import { isLeaseLive } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
+import { absentVerdict, planReconcile } from '../machine/reconcile-plan.ts';
 import type { Store } from '../stores/types.ts';
 import { guard } from './guard.ts';
+import { perform } from './perform.ts';
 import type { OperationPolicy } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
-import { askProvider, foundResolution, markLapsed } from './reconcile.ts';
-import { perform } from './run.ts';
+import { askProvider, claimAfterAbsent, foundResolution, markLapsed, rekeyEvidence } from './reconcile.ts';
 
 /** What batch reconciliation would do with one record. */
 export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual';
@@ -111,22 +111,43 @@ function planOne(record: IdempotencyRecord, operation: Declared | undefined, now
     updatedAt: record.updatedAt,
   };
   const plan = (action: ReconcileAction, reason: string): ReconcileEntry => ({ ...base, action, reason });
-  if (isLeaseLive(record, now)) {
-    return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(record.leaseUntil)}`);
+  if (operation === undefined) {
+    const live = planReconcile(record, NOTHING_DECLARED, now);
+    if (live.kind === 'wait')
+      return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(live.leaseUntil)}`);
+    return plan('manual', `operation ${record.operation} is not declared here`);
   }
-  if (operation === undefined) return plan('manual', `operation ${record.operation} is not declared here`);
-  if (record.request === null) return plan('manual', 'no stored request (storeRequest: false)');
-  const { resendWithinMs } = operation.policy;
-  if (
-    operation.behaviour.resend !== undefined &&
-    resendWithinMs > 0 &&
-    now < record.createdAt + resendWithinMs
-  ) {
-    return plan('resend', `the provider remembers its key until ${iso(record.createdAt + resendWithinMs)}`);
+  const next = planReconcile(record, batchPolicy(record, operation), now);
+  switch (next.kind) {
+    case 'wait':
+      return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(next.leaseUntil)}`);
+    case 'resend':
+      return plan('resend', `the provider remembers its key until ${iso(next.until)}`);
+    case 'lookup':
+      return plan(
+        'lookup',
+        `ask the provider (an absent answer is trusted from ${iso(next.trustAbsentFrom)})`,
+      );
+    case 'blocked':
+      return plan(
+        'manual',
+        record.request === null ? 'no stored request (storeRequest: false)' : next.reason,
+      );
   }
-  if (operation.behaviour.lookup !== undefined) return plan('lookup', 'ask the provider');
-  return plan('manual', 'no lookup declared: resolve it by hand');
 }
+
+/** The plan's view of a declared operation working from a stored record. */
+function batchPolicy(record: IdempotencyRecord, { behaviour, policy }: Declared) {
+  const stored = record.request !== null;
+  return {
+    resendWithinMs: policy.resendWithinMs,
+    lookupSettleMs: policy.lookupSettleMs,
+    canResend: stored && behaviour.resend !== undefined,
+    hasLookup: stored && behaviour.lookup !== undefined,
+  };
+}
+
+const NOTHING_DECLARED = { resendWithinMs: 0, lookupSettleMs: 0, canResend: false, hasLookup: false };
 
 async function applyOne(
   store: Store,
@@ -145,27 +166,41 @@ async function applyOne(
 async function lookup(
   store: Store,
   record: IdempotencyRecord,
-  { behaviour, policy }: Declared,
+  operation: Declared,
   payload: unknown,
 ): Promise<ReconcileOutcome> {
-  if (behaviour.lookup === undefined) return 'skipped';
+  const { behaviour, policy } = operation;
+  const plan = planReconcile(record, batchPolicy(record, operation), Date.now());
+  if (plan.kind !== 'lookup') return 'skipped';
   let answer;
   try {
-    answer = await askProvider(behaviour, record, payload);
+    answer = await askProvider(behaviour, record, payload, policy.lookupTimeoutMs);
   } catch {
     return 'unknown';
   }
   if (answer.status === 'unknown') return 'unknown';
-  // A lagging provider may not show a write yet; this clock is the reconciler's, so the delay is a floor.
-  if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) return 'unknown';
-  const resolution =
-    answer.status === 'found'
-      ? foundResolution(behaviour, answer)
-      : {
-          // "absent" opens a new attempt: released, so the next run performs it.
-          state: RecordState.Released,
-          reason: 'reconciled: the provider lookup found no write; the next run performs it',
-        };
+  const lookupAt = Date.now();
+  let resolution;
+  if (answer.status === 'found') {
+    resolution = foundResolution(behaviour, answer);
+  } else {
+    // A lagging provider may not show a write yet. The batch has no store clock for an unknown record:
+    // the settle delay is judged on this process's clock, from the store's time of the last change.
+    const verdict = absentVerdict(record, plan, lookupAt);
+    if (!verdict.trusted) return 'unknown';
+    const claim = claimAfterAbsent(verdict, () => rekeyEvidence(behaviour, record, plan, lookupAt));
+    resolution = {
+      // "absent" opens a new attempt: released, so the next run performs it (under a new provider key
+      // when the old one is burned).
+      state: RecordState.Released,
+      reason: verdict.newGeneration
+        ? 'reconciled: the provider lookup found no write and the provider key is burned; the next run ' +
+          'performs it under a new provider key'
+        : 'reconciled: the provider lookup found no write; the next run performs it',
+      ...(claim.keyEvidence === undefined ? {} : { keyEvidence: claim.keyEvidence }),
+      ...(claim.rekey === undefined ? {} : { newGeneration: claim.rekey }),
+    };
+  }
   const resolved = await guard(
     () =>
       store.resolve({

@@ -73,6 +73,11 @@ export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolic
   readonly providerKey?: (key: string, generation: number) => string;
   /** The provider's id of the write (charge id), kept in the tombstone. */
   readonly providerRef?: (value: T) => string | undefined;
+  /**
+   * The provider's replay signal: true when a result replays an earlier request under the same key
+   * instead of performing it (`Idempotent-Replayed: true`). The result's `replayed` follows it.
+   */
+  readonly replayed?: (value: T) => boolean;
   /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
   readonly onTombstone?: (summary: TombstoneSummary) => T;
 }
@@ -119,6 +124,13 @@ export interface Resolution {
   readonly by: string;
   /** Why (recorded in the audit log). */
   readonly reason: string;
+  /**
+   * Only with `released`: the next attempt gets a new provider key (a new generation; the same logical
+   * key, payload and fingerprint), e.g. when the provider only replays a stored 5xx for the old key and
+   * you have checked the write did not happen. Audited as `rekeyed` with who and why.
+   * @default false
+   */
+  readonly newGeneration?: boolean;
 }
 
 export interface RetrySafe {
@@ -225,6 +237,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       resend: definition.resend as Behaviour<I, T>['resend'],
       providerKey: definition.providerKey ?? providerKey,
       providerRef: definition.providerRef,
+      replayed: definition.replayed,
       onTombstone: definition.onTombstone,
     };
     declared.set(id, { behaviour: behaviour as unknown as Behaviour<unknown, unknown>, policy });
@@ -303,6 +316,27 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
       const policy = policies.get(record.operation) ?? defaults;
       const result = resolution.state === 'succeeded' ? encodeResult(resolution.result) : null;
+      if (resolution.newGeneration === true && resolution.state !== 'released') {
+        throw new ResolveRefusedError(
+          `a new generation is only for a released resolution (got ${resolution.state})`,
+          record,
+        );
+      }
+      const newGeneration =
+        resolution.newGeneration === true
+          ? {
+              newGeneration: {
+                evidence: {
+                  by: resolution.by,
+                  reason: resolution.reason,
+                  answer: record.reason,
+                  keyEvidence: record.keyEvidence,
+                  attempt: record.attempt,
+                  generation: record.generation,
+                },
+              },
+            }
+          : {};
       const resolved = await guard(
         () =>
           store.resolve({
@@ -315,6 +349,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
             actor: resolution.by,
             ttlMs: policy.ttlMs,
             tombstoneMs: policy.tombstoneMs,
+            ...newGeneration,
           }),
         'record the resolution',
       );

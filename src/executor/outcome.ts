@@ -1,4 +1,5 @@
 import type { FailureSummary } from '../errors/errors.ts';
+import type { AttemptAnswer } from '../machine/provider-key-evidence.ts';
 import type { Classification } from './policy.ts';
 
 /** Connection errors raised before a single byte reached the provider. */
@@ -18,6 +19,35 @@ export function defaultClassify(error: unknown): Classification {
     current = cause ?? detail;
   }
   return 'unknown';
+}
+
+/**
+ * What an unknown-family classification says about the provider key. Plain `unknown` is read from the
+ * error: an HTTP status on it, its `response`, or a few `cause`/`detail` levels down, means the provider
+ * answered (non-definitively); anything else (timeout, reset, abort) is no answer.
+ */
+export function answerOf(classification: Classification, error: unknown): AttemptAnswer {
+  switch (classification) {
+    case 'burned':
+      return 'burned';
+    case 'unknown_answered':
+      return 'answered';
+    case 'unknown':
+      return hasHttpStatus(error) ? 'answered' : 'none';
+    default:
+      return 'none';
+  }
+}
+
+function hasHttpStatus(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    const { status, statusCode, response, cause, detail } = current as Record<string, unknown>;
+    const answered = [status, statusCode, (response as { status?: unknown } | undefined)?.status];
+    if (answered.some((value) => typeof value === 'number' && value >= 100 && value < 600)) return true;
+    current = cause ?? detail;
+  }
+  return false;
 }
 
 /** The part of an error that is stored and replayed for a `failed` outcome. */

@@ -4,8 +4,21 @@ import type { IdempotencyRecord } from '../machine/record.ts';
 const SECOND = 1000;
 const DAY = 86_400 * SECOND;
 
-/** How a failure of the wrapped call is classified (SEMANTICS.md, invariant 5). */
-export type Classification = 'failed' | 'not_performed' | 'unknown';
+/**
+ * How a failure of the wrapped call is classified (SEMANTICS.md, invariant 5). The four unknown kinds
+ * all record the outcome as `unknown`; they differ in what they say about the provider key
+ * (invariant 12):
+ * - `unknown`: whether the provider answered is read from the error: an HTTP status on it (or its
+ *   `cause`/`response`) is an answer, anything else (timeout, reset) is no answer;
+ * - `unknown_answered`: the provider answered, but not definitively (a 5xx): it may have stored that
+ *   answer under the key, so a re-send under the same key may only replay it;
+ * - `unknown_no_answer`: no answer reached us: a re-send under the same key is still useful;
+ * - `burned`: the provider will only ever replay this non-definitive answer for this key (a 5xx marked
+ *   as a replay, e.g. `Idempotent-Replayed: true`): after a trusted lookup says the write did not happen,
+ *   the next attempt gets a new provider key.
+ */
+export type Classification =
+  'failed' | 'not_performed' | 'unknown' | 'unknown_answered' | 'unknown_no_answer' | 'burned';
 
 /** What the wrapped call gets besides its input. */
 export interface CallContext {
@@ -17,7 +30,10 @@ export interface CallContext {
   readonly attempt: number;
   /** Override generation; changes the provider key. */
   readonly generation: number;
-  /** Aborted when this attempt loses its lease: stop and do not start new side effects. */
+  /**
+   * Aborted when this attempt loses its lease, or passes `attemptTimeoutMs` (the reason is then an
+   * `AttemptTimeoutError`): stop and do not start new side effects. Pass it to your HTTP client.
+   */
   readonly signal: AbortSignal;
 }
 
@@ -33,6 +49,8 @@ export interface LookupContext {
   /** The attempt whose outcome is being established. */
   readonly attempt: number;
   readonly record: IdempotencyRecord;
+  /** Aborted past `lookupTimeoutMs` (reason: `LookupTimeoutError`); the lookup then counts as unknown. */
+  readonly signal: AbortSignal;
 }
 
 /** Timing and failure policy of an operation. All durations are milliseconds. */
@@ -67,6 +85,39 @@ export interface OperationPolicy {
   readonly resendWithinMs: number;
   /** Provider lag: a lookup's `absent` is trusted only this long after the attempt. @default 0 */
   readonly lookupSettleMs: number;
+  /**
+   * The attempt deadline (SEMANTICS.md, invariant 13): past it the call's `signal` aborts with an
+   * `AttemptTimeoutError`, the lease is no longer renewed and the attempt is recorded `unknown` (no
+   * answer), to be reconciled as usual. A call that ignores its signal loses the key when its lease
+   * lapses; its late result is refused and kept in the audit log. Must be at least `leaseMs` (a longer
+   * lease would only delay the takeover of a crashed attempt). The default sits under the official SDKs'
+   * own request timeouts (Stripe's Node SDK: 80 s), so a hung request is ended by us rather than by a
+   * socket default (undici's header timeout: 300 s).
+   * @default 60 s
+   */
+  readonly attemptTimeoutMs: number;
+  /**
+   * Deadline of one provider lookup during reconciliation: past it the lookup's `signal` aborts and the
+   * answer counts as unknown, so `rs.reconcile` and `retrysafe reconcile` never hang. Re-sends are
+   * attempts and have `attemptTimeoutMs`.
+   * @default 30 s
+   */
+  readonly lookupTimeoutMs: number;
+  /**
+   * The provider stores a non-definitive answer (a 5xx) under its key and replays it (Stripe). When
+   * false (a provider that caches only successes, such as Checkout.com), such an answer never burns the
+   * key and a re-send under it may still perform the write.
+   * @default true (assume the answer is stored: it is never re-sent in the hope of a different answer)
+   */
+  readonly providerStoresErrors: boolean;
+  /**
+   * How many times one call re-sends under the same provider key after an ambiguous failure, within the
+   * provider's retention (`resendWithinMs`) and while the key is not known to replay an answer, before
+   * `OutcomeUnknownError` reaches the caller. 0: never inside the call. @default 2
+   */
+  readonly resendAttempts: number;
+  /** Wait before the first such re-send, doubled for each next one. @default 200 ms */
+  readonly resendBackoffMs: number;
 }
 
 export const DEFAULT_POLICY: OperationPolicy = Object.freeze({
@@ -78,7 +129,15 @@ export const DEFAULT_POLICY: OperationPolicy = Object.freeze({
   retryWindowMs: 0,
   resendWithinMs: 0,
   lookupSettleMs: 0,
+  attemptTimeoutMs: 60 * SECOND,
+  lookupTimeoutMs: 30 * SECOND,
+  providerStoresErrors: true,
+  resendAttempts: 2,
+  resendBackoffMs: 200,
 });
+
+/** In-call re-sends are a bounded courtesy, not a retry policy: reconciliation does the rest. */
+const MAX_RESEND_ATTEMPTS = 10;
 
 const POLICY_OPTIONS = Object.keys(DEFAULT_POLICY) as readonly (keyof OperationPolicy)[];
 
@@ -90,6 +149,9 @@ const DURATIONS = [
   'retryWindowMs',
   'resendWithinMs',
   'lookupSettleMs',
+  'attemptTimeoutMs',
+  'lookupTimeoutMs',
+  'resendBackoffMs',
 ] as const satisfies readonly (keyof OperationPolicy)[];
 
 /** Merges and checks a policy; throws `ConfigurationError` naming the option and the numbers. */
@@ -114,8 +176,29 @@ export function resolvePolicy(
       );
     }
   }
-  if (typeof (policy.retryFailed as unknown) !== 'boolean') {
-    throw new ConfigurationError(`${where}: retryFailed must be a boolean`);
+  for (const name of ['retryFailed', 'providerStoresErrors'] as const) {
+    if (typeof (policy[name] as unknown) !== 'boolean') {
+      throw new ConfigurationError(`${where}: ${name} must be a boolean`);
+    }
+  }
+  if (
+    !Number.isSafeInteger(policy.resendAttempts) ||
+    policy.resendAttempts < 0 ||
+    policy.resendAttempts > MAX_RESEND_ATTEMPTS
+  ) {
+    throw new ConfigurationError(
+      `${where}: resendAttempts must be an integer from 0 to ${MAX_RESEND_ATTEMPTS}, got ${String(policy.resendAttempts)}`,
+    );
+  }
+  if (policy.attemptTimeoutMs === 0)
+    throw new ConfigurationError(`${where}: attemptTimeoutMs must be above 0`);
+  if (policy.lookupTimeoutMs === 0) throw new ConfigurationError(`${where}: lookupTimeoutMs must be above 0`);
+  if (policy.leaseMs > policy.attemptTimeoutMs) {
+    throw new ConfigurationError(
+      `${where}: leaseMs (${policy.leaseMs}) is longer than attemptTimeoutMs (${policy.attemptTimeoutMs}): ` +
+        'a live attempt never needs its lease past its deadline, and a longer lease only delays taking ' +
+        `over a crashed one. Lower leaseMs to at most ${policy.attemptTimeoutMs}, or raise attemptTimeoutMs.`,
+    );
   }
   if (policy.ttlMs === 0) throw new ConfigurationError(`${where}: ttlMs must be above 0`);
   if (policy.leaseMs < 3) throw new ConfigurationError(`${where}: leaseMs must be at least 3 ms`);

@@ -21,6 +21,8 @@ export interface Behaviour<I, T> {
   /** The provider key of a key and generation: the one source for calls, lookups and results. */
   readonly providerKey: (key: string, generation: number) => string;
   readonly providerRef: ((value: T) => string | undefined) | undefined;
+  /** Whether a result replays an earlier request at the provider (its replay signal). */
+  readonly replayed: ((value: T) => boolean) | undefined;
   readonly onTombstone: ((summary: TombstoneSummary) => T) | undefined;
 }
 

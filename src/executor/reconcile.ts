@@ -1,8 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { publish } from '../diagnostics.ts';
-import { OutcomeUnknownError } from '../errors/errors.ts';
+import { LookupTimeoutError, OutcomeUnknownError } from '../errors/errors.ts';
+import type { AfterAbsent } from '../machine/provider-key-evidence.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
-import type { Lease, Store } from '../stores/types.ts';
+import {
+  absentVerdict,
+  planReconcile,
+  type ReconcilePlan,
+  type ReconcilePolicy,
+} from '../machine/reconcile-plan.ts';
+import type { Lease, ReclaimRequest, Store } from '../stores/types.ts';
 import { encodeResult } from './outcome.ts';
 import type { LookupAnswer } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult } from './prepared.ts';
@@ -21,6 +28,16 @@ export type ReconcileStep<T> =
     }
   /** The record moved on (another caller acted): read it again. */
   | { readonly kind: 'again' };
+
+/** The plan's view of an in-process call: it can always re-send, through `call`. */
+export function reconcilePolicy<I, T>(call: PreparedCall<I, T>): ReconcilePolicy {
+  return {
+    resendWithinMs: call.policy.resendWithinMs,
+    lookupSettleMs: call.policy.lookupSettleMs,
+    canResend: true,
+    hasLookup: call.behaviour.lookup !== undefined,
+  };
+}
 
 /**
  * An in-flight record whose lease lapsed becomes `unknown` (and `retrysafe:unknown` is published); any
@@ -47,21 +64,43 @@ export async function markLapsed(
 
 /**
  * Asks the provider (the operation's lookup, which must exist) whether `record`'s attempt happened, and
- * announces the answer on `retrysafe:reconcile`. Rejects with whatever the lookup threw.
+ * announces the answer on `retrysafe:reconcile`. The lookup gets a signal aborted past `timeoutMs`;
+ * a lookup that has not answered by then answers `unknown`. Rejects with whatever the lookup threw.
  */
 export async function askProvider<T>(
   behaviour: Behaviour<unknown, T> | Behaviour<never, T>,
   record: IdempotencyRecord,
   payload: unknown,
+  timeoutMs: number,
 ): Promise<LookupAnswer<T>> {
   const lookup = behaviour.lookup;
   if (lookup === undefined) throw new TypeError(`operation ${record.operation} has no lookup`);
-  const answer = await lookup(payload, {
-    key: record.key,
-    providerKey: behaviour.providerKey(record.key, record.generation),
-    attempt: record.attempt,
-    record,
+  const controller = new AbortController();
+  const reason = new LookupTimeoutError(record.key, timeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<LookupAnswer<T>>((resolve) => {
+    timer = setTimeout(() => {
+      controller.abort(reason);
+      resolve({ status: 'unknown', reason: reason.message });
+    }, timeoutMs);
   });
+  let answer: LookupAnswer<T>;
+  try {
+    const asked = lookup(payload, {
+      key: record.key,
+      providerKey: behaviour.providerKey(record.key, record.generation),
+      attempt: record.attempt,
+      record,
+      signal: controller.signal,
+    });
+    answer = await Promise.race([asked, timedOut]);
+  } catch (error) {
+    // A lookup that threw because we aborted it timed out; any other error is the lookup's own.
+    if (controller.signal.aborted) answer = { status: 'unknown', reason: reason.message };
+    else throw error;
+  } finally {
+    clearTimeout(timer);
+  }
   publish('reconcile', {
     key: record.key,
     operation: record.operation,
@@ -90,9 +129,42 @@ export function foundResolution<T>(
 }
 
 /**
+ * The evidence a new generation is recorded with (the `rekeyed` audit entry): which answer burned the
+ * key, which lookup said absent, and when.
+ */
+export function rekeyEvidence(
+  behaviour: Behaviour<never, unknown>,
+  record: IdempotencyRecord,
+  plan: Extract<ReconcilePlan, { kind: 'lookup' }>,
+  lookupAt: number,
+): Record<string, unknown> {
+  return {
+    answer: record.reason,
+    keyEvidence: record.keyEvidence,
+    attempt: record.attempt,
+    generation: record.generation,
+    providerKey: behaviour.providerKey(record.key, record.generation),
+    lookup: 'absent',
+    lookupAt,
+    trustedFrom: plan.trustAbsentFrom,
+  };
+}
+
+/** How the attempt after a trusted absent is claimed: same provider key (evidence absent) or a new one. */
+export function claimAfterAbsent(
+  after: AfterAbsent,
+  evidence: () => Record<string, unknown>,
+): Pick<ReclaimRequest, 'keyEvidence' | 'rekey'> {
+  if (after.newGeneration) return { rekey: { evidence: evidence() } };
+  return after.keyEvidence === null ? {} : { keyEvidence: after.keyEvidence };
+}
+
+/**
  * Establishes what happened to an attempt whose holder vanished (lapsed lease) or whose outcome is
- * unknown, without ever re-executing on a guess: re-send under the same provider key while the
- * provider still remembers it, else ask the provider (lookup), else raise `OutcomeUnknownError`.
+ * unknown, without ever re-executing on a guess (`planReconcile`): re-send under the same provider key
+ * while the provider still remembers it and the key has not answered, else ask the provider (lookup;
+ * a trusted absent opens a new attempt, under a new provider key only when the old one is burned),
+ * else raise `OutcomeUnknownError`.
  */
 export async function reconcile<I, T>(
   store: Store,
@@ -105,15 +177,23 @@ export async function reconcile<I, T>(
   // A mark was written at a later store time than the read: judge the settle delay from there.
   const now = record === seen ? readAt : Math.max(readAt, record.updatedAt);
 
-  const { resendWithinMs, lookupSettleMs } = call.policy;
-  if (resendWithinMs > 0 && now < record.createdAt + resendWithinMs) {
-    return claim(store, call, record, 're-send under the same provider key within its retention');
+  const plan = planReconcile(record, reconcilePolicy(call), now);
+  switch (plan.kind) {
+    case 'wait':
+      return { kind: 'again' };
+    case 'resend':
+      return claim(store, call, record, {
+        reason: 're-send under the same provider key within its retention',
+      });
+    case 'blocked':
+      throw new OutcomeUnknownError(record);
+    case 'lookup':
+      break;
   }
 
-  if (call.behaviour.lookup === undefined) throw new OutcomeUnknownError(record);
   let answer: LookupAnswer<T>;
   try {
-    answer = await askProvider(call.behaviour, record, call.payload);
+    answer = await askProvider(call.behaviour, record, call.payload, call.policy.lookupTimeoutMs);
   } catch (error) {
     throw new OutcomeUnknownError(record, `lookup for key ${call.key} failed; the outcome stays unknown`, {
       cause: error,
@@ -145,16 +225,23 @@ export async function reconcile<I, T>(
         },
       };
     }
-    case 'absent':
+    case 'absent': {
       // A lagging provider may not show a write yet: trust "absent" only after its settle delay.
-      if (now < record.updatedAt + lookupSettleMs) {
+      const verdict = absentVerdict(record, plan, now);
+      if (!verdict.trusted) {
         throw new OutcomeUnknownError(
           record,
           `lookup found no write for key ${call.key}, but the provider may lag until ` +
-            `${new Date(record.updatedAt + lookupSettleMs).toISOString()}; try again after that`,
+            `${new Date(verdict.trustFrom).toISOString()}; try again after that`,
         );
       }
-      return claim(store, call, record, 'reconciled: the provider lookup found no write');
+      return claim(store, call, record, {
+        reason: verdict.newGeneration
+          ? 'reconciled: the provider lookup found no write and the provider key is burned: new generation'
+          : 'reconciled: the provider lookup found no write',
+        ...claimAfterAbsent(verdict, () => rekeyEvidence(call.behaviour as never, record, plan, now)),
+      });
+    }
     case 'unknown':
       throw new OutcomeUnknownError(
         record,
@@ -168,7 +255,7 @@ async function claim<I, T>(
   store: Store,
   call: PreparedCall<I, T>,
   record: IdempotencyRecord,
-  reason: string,
+  request: Pick<ReclaimRequest, 'reason' | 'keyEvidence' | 'rekey'>,
 ): Promise<ReconcileStep<T>> {
   const sentAt = Date.now();
   const claimed = await guard(
@@ -178,10 +265,19 @@ async function claim<I, T>(
         attempt: record.attempt,
         token: randomUUID(),
         leaseMs: call.policy.leaseMs,
-        reason,
+        ...request,
       }),
     'claim a new attempt',
   );
   if (!claimed.ok) return { kind: 'again' };
+  if (request.rekey !== undefined) {
+    publish('rekey', {
+      key: call.key,
+      operation: call.operation,
+      attempt: claimed.record.attempt,
+      fromGeneration: record.generation,
+      toGeneration: claimed.record.generation,
+    });
+  }
   return { kind: 'claimed', lease: claimed.lease, record: claimed.record, sentAt };
 }

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { publish } from '../diagnostics.ts';
 import {
   InFlightError,
-  LeaseLostError,
   OperationFailedError,
   OutcomeUnknownError,
   PayloadMismatchError,
@@ -13,20 +13,18 @@ import {
 } from '../errors/errors.ts';
 import { decide } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
-import type { Lease, Settlement, Store } from '../stores/types.ts';
-import { LeaseKeeper } from './lease-keeper.ts';
-import { decodeFailure, decodeResult, summarizeFailure } from './outcome.ts';
+import { planReconcile } from '../machine/reconcile-plan.ts';
+import type { Lease, Store } from '../stores/types.ts';
+import { decodeFailure, decodeResult } from './outcome.ts';
+import { perform } from './perform.ts';
 import type { PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
-import { reconcile } from './reconcile.ts';
-import { settlementFor, type CallOutcome } from './settlement.ts';
+import { reconcile, reconcilePolicy } from './reconcile.ts';
 import { waitForChange } from './wait.ts';
 
 /** A notification can be missed between reading a record and subscribing: never trust one for longer. */
 const MAX_NOTIFIED_WAIT_MS = 500;
-/** Settling is retried briefly: the write already happened, so its record is worth a little patience. */
-const SETTLE_RETRY_DELAYS_MS = [25, 100, 400] as const;
 
 /**
  * Runs one prepared call through the conflict table: reserve, wait, replay, reconcile or refuse, and
@@ -51,7 +49,7 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
         }),
       'reserve the key',
     );
-    if (begun.reserved) return perform(store, call, begun.lease, begun.record, sentAt);
+    if (begun.reserved) return performAndResend(store, call, begun.lease, begun.record, sentAt);
 
     const { record, now } = begun;
     const decision = decide(record, incoming, now);
@@ -91,115 +89,57 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
       case 'reconcile': {
         const next = await reconcile(store, call, record, now);
         if (next.kind === 'done') return next.result;
-        if (next.kind === 'claimed') return perform(store, call, next.lease, next.record, next.sentAt);
+        if (next.kind === 'claimed') {
+          return performAndResend(store, call, next.lease, next.record, next.sentAt);
+        }
         continue;
       }
     }
   }
 }
 
-/** Performs the call under `lease` and records its classified outcome. */
-export async function perform<I, T>(
+/**
+ * Performs the call, and when its outcome is unknown, re-sends under the same provider key inside this
+ * call (issue 13's "inside the call"), a bounded number of times with backoff, while the plan says a
+ * re-send is safe and useful (within the provider's retention, key not known to replay an answer).
+ * Then `OutcomeUnknownError` reaches the caller. Each re-send is a new fenced attempt.
+ */
+async function performAndResend<I, T>(
   store: Store,
   call: PreparedCall<I, T>,
   lease: Lease,
   reserved: IdempotencyRecord,
   sentAt: number,
 ): Promise<RunResult<T>> {
-  const identity = {
-    key: call.key,
-    providerKey: call.behaviour.providerKey(call.key, lease.generation),
-    attempt: lease.attempt,
-    generation: lease.generation,
-  };
-  publish('reserve', {
-    key: call.key,
-    operation: call.operation,
-    attempt: lease.attempt,
-    generation: lease.generation,
-  });
-  const keeper = new LeaseKeeper(store, lease, call.policy.leaseMs, sentAt);
-  const started = Date.now();
-  let outcome: CallOutcome<T>;
-  try {
-    outcome = {
-      ok: true,
-      value: await call.behaviour.call(call.input, { ...identity, signal: keeper.signal }),
-    };
-  } catch (error) {
-    outcome = { ok: false, error, classification: classifySafely(call, error) };
-  } finally {
-    await keeper.stop();
-  }
-
-  const settlement = settlementFor(call, outcome);
-  const settled = await settleWithRetry(store, keeper.lease, settlement);
-  const context = { key: call.key, operation: call.operation, attempt: lease.attempt };
-  const cause = outcome.ok ? undefined : outcome.error;
-  if (settled instanceof Error) {
-    // The outcome happened but could not be recorded; the lease will lapse and the next caller reconciles.
-    publish('settleFailed', { ...context, error: settled });
-    if (outcome.ok) return { ...identity, value: outcome.value, replayed: false, reconciled: false };
-    if (outcome.classification === 'not_performed') throw outcome.error;
-    if (outcome.classification === 'failed') {
-      throw new OperationFailedError(summarizeFailure(outcome.error), reserved, false, outcome.error);
-    }
-    throw new OutcomeUnknownError(
-      reserved,
-      `outcome of key ${call.key} is unknown and could not be recorded`,
-      {
-        cause: settled,
-      },
-    );
-  }
-  if (!settled.ok) {
-    publish('leaseLost', context);
-    throw new LeaseLostError(call.key, lease.attempt, settled.record, { cause });
-  }
-  publish('settle', { ...context, state: settlement.state, durationMs: Date.now() - started });
-  const record = settled.record;
-  switch (settlement.state) {
-    case RecordState.Succeeded:
-      return { ...identity, value: (outcome as { value: T }).value, replayed: false, reconciled: false };
-    case RecordState.Failed:
-      throw new OperationFailedError(decodeFailure(record.result, record.reason), record, false, cause);
-    case RecordState.Released:
-      throw cause;
-    case RecordState.Unknown:
-      publish('unknown', { ...context, reason: record.reason });
-      throw new OutcomeUnknownError(record, undefined, { cause });
-  }
-}
-
-function classifySafely<I, T>(
-  call: PreparedCall<I, T>,
-  error: unknown,
-): 'failed' | 'not_performed' | 'unknown' {
-  try {
-    const verdict = call.behaviour.classify(error);
-    return verdict === 'failed' || verdict === 'not_performed' ? verdict : 'unknown';
-  } catch {
-    // A classifier that throws cannot prove anything: the safe reading is unknown.
-    return 'unknown';
-  }
-}
-
-async function settleWithRetry(
-  store: Store,
-  lease: Lease,
-  settlement: Settlement,
-): Promise<Awaited<ReturnType<Store['settle']>> | Error> {
-  let lastError: unknown;
-  for (let i = 0; i <= SETTLE_RETRY_DELAYS_MS.length; i++) {
+  const policy = reconcilePolicy(call);
+  for (let resend = 0; ; resend++) {
     try {
-      return await store.settle(lease, settlement);
+      return await perform(store, call, lease, reserved, sentAt);
     } catch (error) {
-      lastError = error;
-      const delay = SETTLE_RETRY_DELAYS_MS[i];
-      if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (!(error instanceof OutcomeUnknownError) || resend >= call.policy.resendAttempts) throw error;
+      const record = error.record;
+      // Only an outcome that was recorded unknown by this attempt is re-sent from here.
+      if (record?.state !== RecordState.Unknown || record.attempt !== lease.attempt) throw error;
+      if (planReconcile(record, policy, record.updatedAt).kind !== 'resend') throw error;
+      await sleep(call.policy.resendBackoffMs * 2 ** resend);
+      sentAt = Date.now();
+      const claimed = await guard(
+        () =>
+          store.reclaim({
+            key: call.key,
+            attempt: record.attempt,
+            token: randomUUID(),
+            leaseMs: call.policy.leaseMs,
+            reason: 're-send under the same provider key within its retention, in the same call',
+          }),
+        'claim a new attempt',
+      );
+      // Someone else acted on the key meanwhile: read it again from the top.
+      if (!claimed.ok) return run(store, call);
+      lease = claimed.lease;
+      reserved = claimed.record;
     }
   }
-  return new StoreUnavailableError(`could not record the outcome of ${lease.key}`, lastError);
 }
 
 function replay<I, T>(call: PreparedCall<I, T>, record: IdempotencyRecord): RunResult<T> {

@@ -1,4 +1,9 @@
-import { RecordState } from '../machine/record.ts';
+import {
+  attemptAnswerOf,
+  evidenceAfterAttempt,
+  type AttemptAnswer,
+} from '../machine/provider-key-evidence.ts';
+import { RecordState, type KeyEvidence } from '../machine/record.ts';
 import type { Settlement } from '../stores/types.ts';
 import { encodeResult, summarizeFailure } from './outcome.ts';
 import type { Classification } from './policy.ts';
@@ -7,10 +12,23 @@ import type { Behaviour, PreparedCall } from './prepared.ts';
 /** How the wrapped call ended, before it is recorded. */
 export type CallOutcome<T> =
   | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: unknown; readonly classification: Classification };
+  | {
+      readonly ok: false;
+      readonly error: unknown;
+      readonly classification: Classification;
+      /** For an unknown outcome: what it says about the provider key. */
+      readonly answer: AttemptAnswer;
+    };
 
-/** Turns a classified outcome into the settlement the store records. */
-export function settlementFor<I, T>(call: PreparedCall<I, T>, outcome: CallOutcome<T>): Settlement {
+/**
+ * Turns a classified outcome into the settlement the store records; an unknown one carries the provider
+ * key's evidence after it, from the evidence the attempt started with (`before`).
+ */
+export function settlementFor<I, T>(
+  call: PreparedCall<I, T>,
+  outcome: CallOutcome<T>,
+  before: KeyEvidence,
+): Settlement {
   const lifetime = { ttlMs: call.policy.ttlMs, tombstoneMs: call.policy.tombstoneMs };
   if (outcome.ok) {
     const result = encodeResult(outcome.value);
@@ -39,7 +57,18 @@ export function settlementFor<I, T>(call: PreparedCall<I, T>, outcome: CallOutco
         reason: `not performed: ${describe(outcome.error)}`,
       };
     case 'unknown':
-      return { ...lifetime, state: RecordState.Unknown, reason: describe(outcome.error) };
+    case 'unknown_answered':
+    case 'unknown_no_answer':
+    case 'burned': {
+      const answer = attemptAnswerOf(outcome.answer, call.policy.providerStoresErrors);
+      const keyEvidence = evidenceAfterAttempt(before, answer);
+      return {
+        ...lifetime,
+        state: RecordState.Unknown,
+        reason: describe(outcome.error),
+        ...(keyEvidence === null ? {} : { keyEvidence }),
+      };
+    }
   }
 }
 

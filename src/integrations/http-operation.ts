@@ -3,7 +3,13 @@ import type { Operation, OperationDefinition, RetrySafe } from '../executor/clie
 import type { CallContext, OperationPolicy } from '../executor/policy.ts';
 import { classify, interpretAnswer, jsonOf, pick, ProviderAnswerError } from '../providers/answers.ts';
 import { deriveProviderKey, placeKey } from '../providers/key.ts';
-import { checkTtl, lookup, lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
+import {
+  checkTtl,
+  lookup,
+  lookupSettleMs,
+  providerStoresErrors,
+  resendWithinMs,
+} from '../providers/policy.ts';
 import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } from '../providers/types.ts';
 
 /** Used when a profile does not say how to retry an in-progress answer. */
@@ -32,7 +38,7 @@ export function checkDeclaredTtl(
 
 /** Declaration of an HTTP write made through a provider profile. */
 export interface HttpOperationOptions<I> extends Partial<
-  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs'>
+  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs' | 'providerStoresErrors'>
 > {
   readonly name: string;
   readonly version: number;
@@ -64,6 +70,7 @@ export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>
     ...rest,
     resendWithinMs: resendWithinMs(profile),
     lookupSettleMs: lookupSettleMs(profile),
+    providerStoresErrors: providerStoresErrors(profile),
     payload: request,
     call: (input, context) => send(request(input), context),
     resend: (envelope, context) => send(envelope, context),
@@ -71,6 +78,7 @@ export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>
     providerKey: (key, generation) => deriveProviderKey(profile, key, generation),
     classify: classify(profile),
     providerRef: providerRef ?? defaultProviderRef,
+    replayed: (answer) => profile.signals.replayed?.(answer) === true,
     ...(profile.lookup === undefined ? {} : { lookup: lookup(profile, transport) }),
   };
   return rs.operation(definition);

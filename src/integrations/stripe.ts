@@ -7,7 +7,7 @@ import type { Operation, RetrySafe } from '../executor/client.ts';
 import type { CallContext, OperationPolicy } from '../executor/policy.ts';
 import { classify, interpretAnswer, ProviderAnswerError } from '../providers/answers.ts';
 import { deriveProviderKey } from '../providers/key.ts';
-import { lookupSettleMs, resendWithinMs } from '../providers/policy.ts';
+import { lookupSettleMs, providerStoresErrors, resendWithinMs } from '../providers/policy.ts';
 import { checkDeclaredTtl, inProgressDelays } from './http-operation.ts';
 import { stripe as stripeProfile, STRIPE_MARKER, stripeSearchQuery } from '../providers/stripe.ts';
 import type { HttpAnswer, ProviderProfile } from '../providers/types.ts';
@@ -39,7 +39,7 @@ export interface StripeWrite<R> {
 }
 
 export interface StripeOperationOptions<I, P extends object, R> extends Partial<
-  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs'>
+  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs' | 'providerStoresErrors'>
 > {
   readonly name: string;
   readonly version: number;
@@ -128,11 +128,13 @@ export function stripeOperation<I, P extends object, R>(
     ...rest,
     resendWithinMs: resendWithinMs(profile),
     lookupSettleMs: lookupSettleMs(profile),
+    providerStoresErrors: providerStoresErrors(profile),
     payload: params,
     call: (input, context) => send(params(input), context),
     resend: send,
     providerKey: (key, generation) => deriveProviderKey(profile, key, generation),
     classify: classify(profile),
+    replayed: (write) => write.idempotentReplayed,
     providerRef: (write) => {
       const id = (write.object as { id?: unknown }).id;
       return typeof id === 'string' ? id : undefined;

@@ -14,7 +14,7 @@ const common = {
   attempt: fc.integer({ min: 1, max: 20 }),
   generation: fc.integer({ min: 1, max: 5 }),
   overrideFingerprint: fc.option(fingerprintArb),
-  keyEvidence: fc.constantFrom(null, "answered" as const, "absent" as const, "burned" as const),
+  keyEvidence: fc.constantFrom(null, 'answered' as const, 'absent' as const, 'burned' as const),
   createdAt: fc.constant(0),
   updatedAt: fc.constant(0),
 };

@@ -62,8 +62,7 @@ export function planReconcile(
 /** What a lookup's `absent` allows at `now`. */
 export type AbsentVerdict =
   /** Too early: a lagging provider may not show the write yet. */
-  | { readonly trusted: false; readonly trustFrom: number }
-  | ({ readonly trusted: true } & AfterAbsent);
+  { readonly trusted: false; readonly trustFrom: number } | ({ readonly trusted: true } & AfterAbsent);
 
 /**
  * An `absent` answer is trusted only past the settle delay (judged from the record's last change, on

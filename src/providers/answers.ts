@@ -77,9 +77,12 @@ export class ProviderAnswerError extends Error {
 
 /**
  * The executor's `classify` for calls made through a profile: a definitive refusal and a payload
- * mismatch are `failed` (a mismatch is never retried), a no-effect guarantee is `not_performed`,
- * everything else, including in-progress retries that ran out and burned keys, is `unknown`. Errors that
- * are not provider answers fall back to `defaultClassify` (connection refused before sending, ...).
+ * mismatch are `failed` (a mismatch is never retried), a no-effect guarantee is `not_performed`, the
+ * profile's key-burned signal is `burned` (the key only replays that answer: after a trusted absent the
+ * next attempt gets a new provider key), in-progress retries that ran out are `unknown_no_answer` (the
+ * first request has not ended, so nothing is stored yet), and any other answer is `unknown_answered`.
+ * Errors that are not provider answers fall back to `defaultClassify` (connection refused before
+ * sending, ...).
  *
  * @example
  * ```ts
@@ -95,10 +98,12 @@ export function classify(_profile: ProviderProfile): (error: unknown) => Classif
         return 'failed';
       case 'not_performed':
         return 'not_performed';
-      case 'in_progress':
       case 'key_burned':
+        return 'burned';
+      case 'in_progress':
+        return 'unknown_no_answer';
       case 'unknown':
-        return 'unknown';
+        return 'unknown_answered';
     }
   };
 }

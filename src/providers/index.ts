@@ -14,7 +14,15 @@ export {
   type FailureKind,
 } from './answers.ts';
 export { deriveProviderKey, keyFormatViolation, placeKey, jsonObjectBody } from './key.ts';
-export { checkTtl, lookup, lookupSettleMs, resendWithinMs, human, type TtlDeclaration } from './policy.ts';
+export {
+  checkTtl,
+  lookup,
+  lookupSettleMs,
+  providerStoresErrors,
+  resendWithinMs,
+  human,
+  type TtlDeclaration,
+} from './policy.ts';
 export { foundResource, unreadable } from './found.ts';
 export { DAY, FOREVER, HOUR, MINUTE, SECOND } from './time.ts';
 export { idempotencyKeyHeader, type IdempotencyKeyHeaderOptions } from './ietf.ts';

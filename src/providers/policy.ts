@@ -16,6 +16,24 @@ export function resendWithinMs(profile: ProviderProfile): number {
   return profile.retention.floorMs ?? 0;
 }
 
+/**
+ * Whether the provider stores a non-definitive answer (a 5xx) under its key and replays it: true for
+ * `stored-response` (Stripe: "retries return the saved response including 500 errors") and, since
+ * nothing is known, for `unspecified`. False where a repeat is re-attempted or answered from the current
+ * state (Checkout.com and Square cache only successes; PayPal, AWS EC2 and GoCardless answer with what
+ * the first request created): their keys never burn, and a re-send after a 5xx may still perform the
+ * write.
+ *
+ * @example
+ * ```ts
+ * providerStoresErrors(stripe)   // true
+ * providerStoresErrors(checkout) // false
+ * ```
+ */
+export function providerStoresErrors(profile: ProviderProfile): boolean {
+  return profile.replay === 'stored-response' || profile.replay === 'unspecified';
+}
+
 /** How long after a write the profile's lookup may still miss it; 0 without a lookup. */
 export function lookupSettleMs(profile: ProviderProfile): number {
   return profile.lookup?.settleMs ?? 0;

@@ -141,7 +141,13 @@ function settleRecord(
   state: IdempotencyRecord['state'],
   evidence?: Evidence,
 ): IdempotencyRecord {
-  return { ...record, state, leaseOwner: null, leaseUntil: null, keyEvidence: evidence ?? record.keyEvidence };
+  return {
+    ...record,
+    state,
+    leaseOwner: null,
+    leaseUntil: null,
+    keyEvidence: evidence ?? record.keyEvidence,
+  };
 }
 
 /** Writes the evidence when given, as the store seam says (omitted: unchanged). */
@@ -260,7 +266,11 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
         // Only a released resolution takes a new generation.
         const rekey = cmd.newGeneration && cmd.state === RecordState.Released;
         model.record = rekey
-          ? { ...settleRecord(model.record, cmd.state), generation: model.record.generation + 1, keyEvidence: null }
+          ? {
+              ...settleRecord(model.record, cmd.state),
+              generation: model.record.generation + 1,
+              keyEvidence: null,
+            }
           : settleRecord(model.record, cmd.state, cmd.evidence);
       }
       break;

@@ -46,7 +46,10 @@ export function providerKeysContract({ store }: ContractContext): void {
     const { key } = scope('evidence-settle');
     const fresh = await reserve(store(), key());
     expect(fresh.record.keyEvidence).toBeNull();
-    await store().settle(fresh.lease, settlement({ state: 'unknown', result: null, keyEvidence: 'answered' }));
+    await store().settle(
+      fresh.lease,
+      settlement({ state: 'unknown', result: null, keyEvidence: 'answered' }),
+    );
     expect((await current(store(), key())).keyEvidence).toBe('answered');
 
     const again = await store().reclaim(reclaimRequest(key()));

@@ -177,7 +177,8 @@ describe('batch reconciliation', () => {
 
   it('re-sends the stored request under the same provider key while the provider remembers it', async () => {
     const resent: { payload: Charge; providerKey: string }[] = [];
-    const [key] = await unknownFor(fx.rs, [30], { resendWithinMs: 60_000 });
+    // No re-sends inside the call: the batch is what re-sends here.
+    const [key] = await unknownFor(fx.rs, [30], { resendWithinMs: 60_000, resendAttempts: 0 });
     const operator = fx.client();
     declare(operator, {
       resendWithinMs: 60_000,

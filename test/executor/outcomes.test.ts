@@ -200,9 +200,48 @@ describe('reconciliation through a lookup', () => {
         },
       },
     );
-    await expect(send(10)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    // Inside the same call: the lost answer is re-sent under the same key before unknown reaches us.
     expect(await send(10)).toMatchObject({ value: 'replayed-by-provider', attempt: 2, generation: 1 });
     expect(keys[0]).toBe(keys[1]);
+    expect((await fx.rs.audit(send.keyOf(10))).map((e) => e.event)).toEqual(['reclaimed']);
+  });
+
+  it('without re-sends inside the call, the next call re-sends under the same provider key', async () => {
+    const keys: string[] = [];
+    const send = op(() => Promise.reject(new Timeout('lost')), {
+      resendWithinMs: 60_000,
+      resendAttempts: 0,
+      call: (_id, ctx) => {
+        attempts.push(ctx.attempt);
+        keys.push(ctx.providerKey);
+        return ctx.attempt === 1
+          ? Promise.reject(new Timeout('lost'))
+          : Promise.resolve('replayed-by-provider');
+      },
+    });
+    await expect(send(12)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(await send(12)).toMatchObject({ value: 'replayed-by-provider', attempt: 2, generation: 1 });
+    expect(keys[0]).toBe(keys[1]);
+  });
+
+  it('re-sends inside the call a bounded number of times, then unknown reaches the caller', async () => {
+    const send = op(() => Promise.reject(new Timeout('lost')), { resendWithinMs: 60_000, resendAttempts: 2 });
+    await expect(send(13)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(attempts).toEqual([1, 2, 3]);
+    expect(await fx.rs.get(send.keyOf(13))).toMatchObject({
+      state: 'unknown',
+      attempt: 3,
+      keyEvidence: null,
+    });
+  });
+
+  it('does not re-send inside the call after an answer the provider may have stored (a 5xx)', async () => {
+    const send = op(() => Promise.reject(Object.assign(new Error('boom'), { status: 500 })), {
+      resendWithinMs: 60_000,
+    });
+    await expect(send(14)).rejects.toBeInstanceOf(OutcomeUnknownError);
+    expect(attempts).toEqual([1]);
+    expect(await fx.rs.get(send.keyOf(14))).toMatchObject({ state: 'unknown', keyEvidence: 'answered' });
   });
 });
 

@@ -30,8 +30,16 @@ const dialect = (name: string): Dialect => {
   return found;
 };
 
+/** No re-sends inside the call: these tests look at what one send and a later run do. */
 function writer(profile: ProviderProfile, name = 'write', rs = fx.rs) {
-  return idempotentFetch(rs, { name, version: 1, profile, inProgressDelaysMs: [5, 5, 5], ttlMs: DAY });
+  return idempotentFetch(rs, {
+    name,
+    version: 1,
+    profile,
+    inProgressDelaysMs: [5, 5, 5],
+    ttlMs: DAY,
+    resendAttempts: 0,
+  });
 }
 
 function body(value: unknown) {
@@ -141,7 +149,13 @@ describe('batch reconciliation of fetch writes from the stored request', () => {
       ...stripe,
       retention: { floorMs: 60_000, countsFrom: 'first-request' },
     };
-    const write = idempotentFetch(fx.rs, { name: 'charge', version: 1, profile: forgetful, ttlMs: DAY });
+    const write = idempotentFetch(fx.rs, {
+      name: 'charge',
+      version: 1,
+      profile: forgetful,
+      ttlMs: DAY,
+      resendAttempts: 0,
+    });
     s.dropAnswers(1);
     await expect(send(write, 1)).rejects.toBeInstanceOf(OutcomeUnknownError);
 

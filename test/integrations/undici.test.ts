@@ -23,7 +23,7 @@ afterEach(async () => {
   await fx.close();
 });
 
-function dispatcher(withRetry: boolean, rs = fx.rs): Dispatcher {
+function dispatcher(withRetry: boolean, rs = fx.rs, resendAttempts = 0): Dispatcher {
   const agent = new Agent();
   agents.push(agent);
   const safe = retrysafeInterceptor({
@@ -33,6 +33,7 @@ function dispatcher(withRetry: boolean, rs = fx.rs): Dispatcher {
     profile: mollie,
     headers: { authorization: 'Bearer test_local' },
     inProgressDelaysMs: [5],
+    resendAttempts,
   });
   return withRetry
     ? agent.compose(
@@ -93,6 +94,15 @@ describe('the undici interceptor', () => {
     const later = await pay(dispatcher(false, fx.client()), 3);
     expect(later.body.id).toBe(server.resources[0]?.id);
     expect(server.resources).toHaveLength(1);
+    expect(new Set(posts().map((r) => r.headers['idempotency-key'])).size).toBe(1);
+  });
+
+  it('with re-sends inside the call, a lost answer is re-sent under the same key in the same call', async () => {
+    server.dropAnswers(1);
+    const result = await pay(dispatcher(false, fx.rs, 2), 4);
+    expect(result.body.id).toBe(server.resources[0]?.id);
+    expect(server.resources).toHaveLength(1);
+    expect(posts()).toHaveLength(2);
     expect(new Set(posts().map((r) => r.headers['idempotency-key'])).size).toBe(1);
   });
 

@@ -3,6 +3,8 @@ import { ConfigurationError, providerKey } from '../../src/index.ts';
 import * as providers from '../../src/providers/index.ts';
 import {
   adyen,
+  checkout,
+  providerStoresErrors,
   checkTtl,
   classify,
   DAY,
@@ -108,7 +110,10 @@ describe('the profile model', () => {
     ).toBe('in_progress');
     const c = classify(stripe);
     expect(c(new ProviderAnswerError('stripe', 'mismatch', answer(400)))).toBe('failed');
-    expect(c(new ProviderAnswerError('stripe', 'key_burned', answer(500)))).toBe('unknown');
+    expect(c(new ProviderAnswerError('stripe', 'key_burned', answer(500)))).toBe('burned');
+    expect(c(new ProviderAnswerError('stripe', 'unknown', answer(500)))).toBe('unknown_answered');
+    expect(c(new ProviderAnswerError('stripe', 'in_progress', answer(409)))).toBe('unknown_no_answer');
+    expect(c(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))).toBe('unknown');
     expect(c(new ProviderAnswerError('stripe', 'not_performed', answer(503)))).toBe('not_performed');
     expect(c(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }))).toBe('not_performed');
   });
@@ -118,6 +123,9 @@ describe('the profile model', () => {
     expect(lookupSettleMs(stripe)).toBe(HOUR);
     expect(resendWithinMs(square)).toBe(0); // unpublished: never re-send
     expect(resendWithinMs(paypalOrders)).toBe(6 * HOUR);
+    // Stripe stores every answer, 500s included; Checkout.com caches only successes.
+    expect(providerStoresErrors(stripe)).toBe(true);
+    expect(providerStoresErrors(checkout)).toBe(false);
   });
 });
 

@@ -13,7 +13,8 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   fingerprint: "`sha256:<hex>` of the current generation's canonical payload",
   state: '`in_flight`, `succeeded`, `failed`, `unknown`, `released`',
   attempt: 'fencing number: +1 on every claim, never down',
-  generation: '+1 on every approved override and every rekey of a burned provider key; part of the provider key',
+  generation:
+    '+1 on every approved override and every rekey of a burned provider key; part of the provider key',
   leaseOwner: 'random token of the holding attempt (`in_flight` only)',
   leaseUntil: 'lease end, store clock, ms (`in_flight` only)',
   result: 'the result (or failure summary) as JSON; dropped at compaction',

@@ -149,9 +149,7 @@ export class RedisStore implements Store {
         request.ttlMs,
         request.tombstoneMs,
         optional(request.keyEvidence),
-        optional(
-          request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence),
-        ),
+        optional(request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence)),
       ]),
     );
   }
