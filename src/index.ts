@@ -33,5 +33,22 @@ export { fingerprint, FINGERPRINT_PREFIX } from './keys/fingerprint.ts';
 export { deriveKey, KEY_SCHEME, MAX_KEY_FIELDS_BYTES, type KeyInput } from './keys/derive.ts';
 export { providerKey, uuidV5, PROVIDER_KEY_NAMESPACE } from './keys/provider-key.ts';
 export { decide, reservedRecord, isPastTombstone, type Decision, type Incoming } from './machine/decide.ts';
+export {
+  afterTrustedAbsent,
+  attemptAnswerOf,
+  evidenceAfterAttempt,
+  evidenceOnReserve,
+  mayRekey,
+  resendCannotHelp,
+  type AfterAbsent,
+  type AttemptAnswer,
+} from './machine/provider-key-evidence.ts';
+export {
+  absentVerdict,
+  planReconcile,
+  type AbsentVerdict,
+  type ReconcilePlan,
+  type ReconcilePolicy,
+} from './machine/reconcile-plan.ts';
 export * from './machine/record.ts';
 export type * from './stores/types.ts';

@@ -49,10 +49,11 @@ export function lookup(
 ): (request: HttpRequestEnvelope, context: LookupContext) => Promise<LookupAnswer<HttpAnswer>> {
   const find = profile.lookup?.find;
   if (find === undefined) throw new ConfigurationError(`provider ${profile.name} has no lookup`);
+  // The lookup's deadline (lookupTimeoutMs) reaches every request it sends.
   return (request, context) =>
     find(
       { request, key: context.key, providerKey: context.providerKey, since: context.record.createdAt },
-      http,
+      (sent, signal) => http(sent, signal ?? context.signal),
     );
 }
 

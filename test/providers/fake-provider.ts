@@ -65,6 +65,11 @@ export type Fault =
   | 'lose-response'
   /** Perform the write, then answer 500 (stored like any answer where the provider stores errors). */
   | 'error-after-effect'
+  /**
+   * Answer 500 without performing anything, stored under the key where the provider stores errors
+   * (Stripe replays it, marked as a replay, for as long as it keeps the key: the key is burned).
+   */
+  | 'error-before-effect'
   /** Perform the write but hold the answer until `release()`: a repeat meanwhile is "in progress". */
   | 'hold'
   /** Drop the connection before performing anything (the write provably did not happen). */
@@ -73,7 +78,8 @@ export type Fault =
 interface KeyEntry {
   readonly fingerprint: string;
   readonly at: number;
-  readonly resourceId: string;
+  /** Undefined when the request stored an answer without performing anything. */
+  readonly resourceId: string | undefined;
   answer: FakeAnswer | undefined;
 }
 
@@ -183,6 +189,11 @@ export async function startFakeProvider(facts: ProviderFacts): Promise<FakeProvi
         return;
       }
       const resource = resources.find((r) => r.id === entry.resourceId);
+      // A stored answer is replayed whether or not the first request performed anything.
+      if (entry.answer !== undefined && facts.replay === 'stored-response') {
+        send(res, { ...entry.answer, headers: { ...entry.answer.headers, ...facts.replayHeaders } });
+        return;
+      }
       if (entry.answer !== undefined && resource !== undefined) {
         switch (facts.replay) {
           case 'stored-response': {
@@ -220,6 +231,12 @@ export async function startFakeProvider(facts: ProviderFacts): Promise<FakeProvi
     const fault = faults.shift();
     if (fault === 'lose-before-effect') {
       req.socket.destroy();
+      return;
+    }
+    if (fault === 'error-before-effect') {
+      const failure: FakeAnswer = { status: 500, body: { error: { type: 'api_error' } } };
+      if (key !== undefined) keys.set(key, { fingerprint, at: clock, resourceId: undefined, answer: failure });
+      send(res, failure);
       return;
     }
     const resource = create(seen, parseFields(seen));
