@@ -235,7 +235,8 @@ export async function startFakeProvider(facts: ProviderFacts): Promise<FakeProvi
     }
     if (fault === 'error-before-effect') {
       const failure: FakeAnswer = { status: 500, body: { error: { type: 'api_error' } } };
-      if (key !== undefined) keys.set(key, { fingerprint, at: clock, resourceId: undefined, answer: failure });
+      if (key !== undefined)
+        keys.set(key, { fingerprint, at: clock, resourceId: undefined, answer: failure });
       send(res, failure);
       return;
     }
