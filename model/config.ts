@@ -78,9 +78,9 @@ export const ATTEMPT_TIMEOUT_MS = 2 * STEP_MS;
 const KEY_VARIANTS = {
   'no-key': { nativeKey: false, storesErrors: false, retentionSteps: null },
   '2xx-only': { nativeKey: true, storesErrors: false, retentionSteps: null },
-  '2xx-only-forgets': { nativeKey: true, storesErrors: false, retentionSteps: 3 },
+  '2xx-only-forgets': { nativeKey: true, storesErrors: false, retentionSteps: 2 },
   'stores-5xx': { nativeKey: true, storesErrors: true, retentionSteps: null },
-  'stores-5xx-forgets': { nativeKey: true, storesErrors: true, retentionSteps: 3 },
+  'stores-5xx-forgets': { nativeKey: true, storesErrors: true, retentionSteps: 2 },
 } as const;
 export type KeyVariant = keyof typeof KEY_VARIANTS;
 

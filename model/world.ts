@@ -127,11 +127,14 @@ function workerSteps(world: World, state: WorldState, worker: Worker, index: num
     });
   }
   switch (phase.k) {
-    case 'idle':
-      if (phase.blocked === null || phase.blocked !== snapshot(state, worker.op)) {
+    case 'idle': {
+      // The other payload comes later: a changed request for a key that already has its record.
+      const arrived = worker.payload === 0 || opOf(state, worker.op).record !== undefined;
+      if (arrived && (phase.blocked === null || phase.blocked !== snapshot(state, worker.op))) {
         steps.push(begin(world, state, worker, index));
       }
       break;
+    }
     case 'holding':
       steps.push(...holdingSteps(world, state, worker, index, phase));
       break;
