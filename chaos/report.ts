@@ -4,6 +4,7 @@ import { format } from 'prettier';
 import type { Figures } from './check.ts';
 import { REPO_ROOT } from './child.ts';
 import { combinations } from './combinations.ts';
+import { reliabilitySection } from '../model/report.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -202,6 +203,8 @@ implementation keeps no audit of refused writes.
 ## Violations
 
 ${violations === '' ? 'None.' : violations}
+
+${await reliabilitySection(join(REPO_ROOT, 'docs'))}
 `;
   return format(text, { parser: 'markdown', singleQuote: true, printWidth: 110 });
 }

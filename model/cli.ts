@@ -68,7 +68,10 @@ if (values.only === undefined) {
 }
 
 if (values['write-docs']) {
-  const command = `npm run model-check -- ${process.argv.slice(2).join(' ')}`.trim();
+  const command = `npm run model-check -- ${process.argv
+    .slice(2)
+    .filter((arg) => arg !== '--write-docs')
+    .join(' ')}`.trim();
   const page = renderModelCheck({ command, explorations, mutations });
   await writeFile(
     join(DOCS, 'model-check.md'),

@@ -64,6 +64,31 @@ function traceBlock(run: Exploration): string {
   ].join('\n');
 }
 
+/** One trace per kind of violation (numbers aside), with every configuration that shows it. */
+function groupedViolations(runs: readonly Exploration[]): string {
+  const groups = new Map<string, Exploration[]>();
+  for (const run of runs) {
+    const kind = (run.violation?.message ?? '').replace(/\d+(\.\d+)?/g, 'N');
+    groups.set(kind, [...(groups.get(kind) ?? []), run]);
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const [first] = group;
+      if (first === undefined) return '';
+      const others = group.map((run) => run.config.name).join(', ');
+      const limitation = first.config.pauseBeforeSend ? `${PAUSE_BEFORE_SEND}\n\n` : '';
+      return `${limitation}Seen in ${group.length} configuration${group.length === 1 ? '' : 's'}: ${others}. The shortest trace of the first:\n\n${traceBlock(first)}`;
+    })
+    .join('\n\n');
+}
+
+const PAUSE_BEFORE_SEND =
+  'A known limit, shown on purpose by the `pause-before-send` configuration: a process stopped between its ' +
+  'reservation and its send can resume after its lease lapsed and send anyway. No store check can close that ' +
+  'gap (a check is always before the send); the provider key is what makes the late send harmless, and a ' +
+  'provider without one can then be charged twice. The other configurations pause a worker only while the ' +
+  'provider holds its request or after the answer, as the chaos run does.';
+
 /** The whole page. */
 export function renderModelCheck(input: ReportInput): string {
   const violations = input.explorations.filter((run) => run.violation !== undefined);
@@ -132,7 +157,7 @@ ${table(input.explorations)}
 
 ## Violations found
 
-${violations.length === 0 ? 'None.' : violations.map(traceBlock).join('\n\n')}
+${violations.length === 0 ? 'None.' : groupedViolations(violations)}
 
 ## Deliberate mutations
 
