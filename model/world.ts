@@ -707,7 +707,12 @@ function operatorSteps(world: World, state: WorldState): Step[] {
           next: allowed
             ? setOp(state, index, {
                 override: approver === 'bob' ? 'approved' : 'self-approved',
-                record: { ...record, overrideFingerprint: FINGERPRINTS[1] },
+                record: {
+                  ...record,
+                  overrideFingerprint: FINGERPRINTS[1],
+                  overrideAttempt: record.attempt,
+                  updatedAt: state.now,
+                },
               })
             : setOp(state, index, { override: 'none' }),
         });
