@@ -300,7 +300,7 @@ export async function runCombination(
             (outcomes.get(op) ?? []).map((e) => [
               e.trigger,
               e.outcome.status,
-              'detail' in e.outcome ? e.outcome.detail : '',
+              'detail' in e.outcome ? e.outcome.detail.slice(0, 160) : '',
             ]),
           ),
       );

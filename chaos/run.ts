@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const concurrency = integer('concurrency', values.concurrency);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : integer('seed', values.seed);
   const selected: Combination[] = combinations(impl, store);
-  const mode = providerMode(values.provider ?? 'lenient');
+  const mode = providerMode(values.provider);
   if (values['native-keys'] && mode !== 'lenient') {
     throw new Error(
       `--native-keys goes with --provider lenient; the other modes (${PROVIDER_MODES.join(', ')}) have their own keys`,
@@ -133,8 +133,9 @@ async function main(): Promise<void> {
     log(`wrote ${path}`);
   }
   if (report) {
-    const command = `npm run chaos -- --report --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
-    const input = { rows, mix, command, seed, ops, workers };
+    const provider = mode === 'lenient' ? '' : ` --provider ${mode}`;
+    const command = `npm run chaos -- --report${provider} --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
+    const input = { rows, mix, command, seed, ops, workers, provider: mode };
     await writeFile(REPORT_RUN_FILE, await format(JSON.stringify(input), { parser: 'json' }));
     await writeReport(input);
   }
