@@ -111,6 +111,7 @@ export function reservedRecord(
     token: string;
     leaseMs: number;
     request?: string | null | undefined;
+    keyFields?: string | null | undefined;
   },
   now: number,
 ): IdempotencyRecord {
@@ -125,6 +126,7 @@ export function reservedRecord(
     leaseUntil: now + input.leaseMs,
     result: null,
     request: input.request ?? null,
+    keyFields: input.keyFields ?? null,
     providerRef: null,
     reason: null,
     overrideFingerprint: decision.fresh ? null : (previous?.overrideFingerprint ?? null),

@@ -94,6 +94,7 @@ describe.runIf(available)('PostgreSQL store', () => {
                       leaseUntil: at(lease),
                       result: settledState ? '{"value":"old"}' : null,
                       request: '{"old":true}',
+                      keyFields: null,
                       providerRef: settledState ? 'ref_old' : null,
                       reason: 'why',
                       overrideFingerprint: override,

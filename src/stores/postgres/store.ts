@@ -16,6 +16,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -95,6 +96,7 @@ export class PostgresStore implements Store {
         request.token,
         request.leaseMs,
         request.request ?? null,
+        request.keyFields ?? null,
       ]);
       const reserved = jsonRow(row['reserved']);
       if (reserved !== undefined) {
@@ -142,6 +144,19 @@ export class PostgresStore implements Store {
         settlement.ttlMs,
         settlement.tombstoneMs,
         lease.generation,
+      ]),
+    );
+  }
+
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fencedResult(
+      await this.#one(this.#sql.noteUnknown, [
+        note.key,
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
       ]),
     );
   }

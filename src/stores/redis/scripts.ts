@@ -8,6 +8,7 @@ export const SCRIPT_NAMES = [
   'heartbeat',
   'settle',
   'mark-unknown',
+  'note-unknown',
   'reclaim',
   'resolve',
   'get',

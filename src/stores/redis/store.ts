@@ -11,6 +11,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -89,6 +90,7 @@ export class RedisStore implements Store {
       request.token,
       request.leaseMs,
       optional(request.request),
+      optional(request.keyFields),
     ]);
     const record = required(decodeRecord(flat), request.key);
     if (reserved !== 1) {
@@ -114,6 +116,18 @@ export class RedisStore implements Store {
         settlement.ttlMs,
         settlement.tombstoneMs,
         lease.generation,
+      ]),
+    );
+  }
+
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fenced(
+      await this.#record('note-unknown', note.key, [
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
       ]),
     );
   }

@@ -102,9 +102,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX "${prefix}overrides_key" ON ${overrides} (key, requested_at);
     `,
   },
+  {
+    // The canonical key fields, so a lookup from a stored record can search by the logical identity.
+    version: 4,
+    sql: ({ records }) => `ALTER TABLE ${records} ADD COLUMN key_fields TEXT;`,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+export const SCHEMA_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
 
 /** The schema version recorded in the database, 0 when none is. */
 export function schemaVersion(db: SqliteDatabase, t: Tables): number {

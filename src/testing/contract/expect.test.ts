@@ -47,7 +47,7 @@ describe('contract expect', () => {
     expect('abc').toContain('b');
     expect([{ a: 1 }]).toContainEqual({ a: 1 });
     expect([1, 2]).toHaveLength(2);
-    expect(() => JSON.parse('{')).toThrow();
+    expect(() => JSON.parse('{') as unknown).toThrow();
     expect(() => 1).not.toThrow();
     fails(() => {
       expect(1).toBe(2);

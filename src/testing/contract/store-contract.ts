@@ -3,6 +3,7 @@ import { fencingContract } from './fencing.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { listingContract } from './listing.ts';
 import { modelContract } from './model.ts';
+import { notesContract } from './notes.ts';
 import { overridesContract } from './overrides.ts';
 import { retentionContract } from './retention.ts';
 import { registerWith, type TestRunner } from './runner.ts';
@@ -40,7 +41,8 @@ export interface StoreContractOptions {
  *   override), `settled` (every accepted holder settle, `unknown` included), `marked_unknown`,
  *   `reclaimed` (attempt = new attempt), `resolved` (actor = resolver, reason in `detail`), `late_write`
  *   (attempt = the refused lease's, the settlement's state, result and providerRef in `detail`, also for
- *   a key that has no record), `override_requested` / `override_approved` (actor = that identity).
+ *   a key that has no record), `override_requested` / `override_approved` (actor = that identity),
+ *   `still_unknown` (`noteUnknown`: actor = who asked, `{ action, answer, reason }` in `detail`).
  *   Heartbeats are not audited. The executor's own events use actor `executor`.
  * - `list({ updatedBefore })` is strict (`updatedAt < updatedBefore`); `states: []` matches nothing.
  * - gc compaction sets `result` to null and keeps every other field (reason, providerRef, fingerprint).
@@ -88,6 +90,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       retentionContract(context);
       overridesContract(context);
       listingContract(context);
+      notesContract(context);
       modelContract(context);
     });
   });
