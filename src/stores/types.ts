@@ -105,6 +105,8 @@ export interface OverrideRequestInput {
   readonly fingerprint: string;
   readonly requestedBy: string;
   readonly reason: string;
+  /** The proposed payload as canonical JSON, shown to the approver (null: not kept). */
+  readonly payload?: string | null;
 }
 
 export interface ListFilter {
@@ -140,7 +142,7 @@ export interface StoreCapabilities {
 /**
  * The seam between the executor and a durable store. Every method that changes a record is one atomic
  * operation; every write by a holder is fenced on `attempt` and `token`. A store that passes
- * `runStoreContract` (test/contract) keeps the guarantees retrysafe documents.
+ * `runStoreContract` (`retrysafe/testing`) keeps the guarantees retrysafe documents.
  *
  * Errors: a method throws only when the store itself fails (connection, I/O); refusals are values.
  */

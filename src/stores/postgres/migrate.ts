@@ -22,6 +22,11 @@ interface Migration {
  */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', file: new URL('./migrations/0001_init.sql', import.meta.url) },
+  {
+    version: 3,
+    name: 'override_binding',
+    file: new URL('./migrations/0003_override_binding.sql', import.meta.url),
+  },
   { version: 4, name: 'key_fields', file: new URL('./migrations/0004_key_fields.sql', import.meta.url) },
 ];
 

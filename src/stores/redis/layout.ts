@@ -151,6 +151,7 @@ export function decodeRecord(reply: unknown): IdempotencyRecord | undefined {
     updatedAt: required('updatedAt', number('updatedAt')),
     expiresAt: number('expiresAt'),
     tombstoneUntil: number('tombstoneUntil'),
+    overrideAttempt: number('overrideAttempt'),
   };
 }
 

@@ -28,6 +28,7 @@ export interface RecordRow {
   updated_at: number;
   expires_at: number | null;
   tombstone_until: number | null;
+  override_attempt: number | null;
 }
 
 // Every shared column is a field of the row type the upsert binds by name.
@@ -48,6 +49,8 @@ export interface OverrideRow {
   key: string;
   fingerprint: string;
   generation: number;
+  attempt: number | null;
+  payload: string | null;
   requested_by: string;
   reason: string;
   requested_at: number;
@@ -84,6 +87,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,
     tombstoneUntil: row.tombstone_until,
+    overrideAttempt: row.override_attempt,
   };
 }
 
@@ -107,6 +111,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     updated_at: record.updatedAt,
     expires_at: record.expiresAt,
     tombstone_until: record.tombstoneUntil,
+    override_attempt: record.overrideAttempt,
   };
 }
 
@@ -128,6 +133,9 @@ export function overrideFromRow(row: OverrideRow): OverrideRequest {
     key: row.key,
     fingerprint: row.fingerprint,
     generation: row.generation,
+    // Requests made before version 3 of the schema knew only their generation.
+    attempt: row.attempt ?? 0,
+    payload: row.payload,
     requestedBy: row.requested_by,
     reason: row.reason,
     requestedAt: row.requested_at,

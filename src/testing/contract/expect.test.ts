@@ -49,6 +49,10 @@ describe('contract expect', () => {
     expect([1, 2]).toHaveLength(2);
     expect(() => JSON.parse('{') as unknown).toThrow();
     expect(() => 1).not.toThrow();
+    expect('lease lapsed').toMatch(/^lease/);
+    fails(() => {
+      expect('lease lapsed').toMatch(/^lapsed/);
+    });
     fails(() => {
       expect(1).toBe(2);
     });

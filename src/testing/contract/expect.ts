@@ -23,6 +23,8 @@ export interface Matchers {
   /** An array holds an item deep-equal to `expected`. */
   toContainEqual(expected: unknown): void;
   toHaveLength(expected: number): void;
+  /** A string matches the regular expression (or contains the string). */
+  toMatch(expected: RegExp | string): void;
   /** The value is a function that throws when called. */
   toThrow(): void;
 }
@@ -171,6 +173,12 @@ function matchers(actual: unknown, negated: boolean, label: string | undefined):
     toHaveLength: (expected) => {
       const length: unknown = isObject(actual) || typeof actual === 'string' ? actual.length : undefined;
       check(length === expected, 'to have length', expected);
+    },
+    toMatch: (expected) => {
+      const pass =
+        typeof actual === 'string' &&
+        (typeof expected === 'string' ? actual.includes(expected) : expected.test(actual));
+      check(pass, 'to match', expected);
     },
     toThrow: () => {
       if (typeof actual !== 'function') {
