@@ -6,7 +6,7 @@ import { decide, reservedRecord } from '../../src/machine/decide.ts';
 import type { IdempotencyRecord } from '../../src/machine/record.ts';
 import { postgresStore } from '../../src/stores/postgres/index.ts';
 import type { PostgresStore } from '../../src/stores/postgres/store.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
 import { serviceGate } from '../helpers/services.ts';
 import {
   done,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { recordKeys, redisStore } from '../../src/stores/redis/index.ts';
 import type { BeginRequest, Store } from '../../src/stores/types.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
 import { DURABLE_ARGS, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { serviceGate } from '../helpers/services.ts';
 

@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
+import { decide } from '../../machine/decide.ts';
 import {
   beginRequest,
   current,

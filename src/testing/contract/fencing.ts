@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
-import type { Lease } from '../../src/stores/types.ts';
+import { decide } from '../../machine/decide.ts';
+import type { Lease } from '../../stores/types.ts';
 import {
   beginRequest,
   current,
