@@ -41,6 +41,8 @@ export interface RedisStoreSettings {
   readonly expiryGraceMs: number;
   readonly replicaAcks: ReplicaAcks;
   readonly allowUnacknowledgedReplicas: boolean;
+  /** How long an audit list lives after its latest entry; undefined keeps it for ever. */
+  readonly auditRetentionMs: number | undefined;
   /** Runs when the store closes (quits a client the store created itself). */
   readonly release: () => Promise<void>;
 }
@@ -201,6 +203,7 @@ export class RedisStore implements Store {
       input.fingerprint,
       input.requestedBy,
       input.reason,
+      optional(input.payload),
     ])) as unknown as [number, string];
     return overrideAnswer(reply);
   }
@@ -301,7 +304,7 @@ export class RedisStore implements Store {
     const { reply, acknowledged: count } = await scripts.runAndWait(
       name,
       names.scriptKeys,
-      [key, names.channel, this.#settings.expiryGraceMs, ...args],
+      [key, names.channel, this.#settings.expiryGraceMs, ...args, this.#settings.auditRetentionMs ?? ''],
       acks,
     );
     const typed = reply as Reply;
@@ -335,7 +338,10 @@ export class RedisStore implements Store {
     ]);
   }
 
-  /** Runs a per-record script: the record's keys, then key, channel and grace, then `args`. */
+  /**
+   * Runs a per-record script: the record's keys, then key, channel and grace, then `args`, then the
+   * audit retention (last, where `append_audit` in lib.lua reads it).
+   */
   async #record(name: ScriptName, key: string, args: readonly (string | number)[]): Promise<Reply> {
     const scripts = await this.#scripts();
     const names = recordKeys(this.#settings.keyPrefix, key);
@@ -344,6 +350,7 @@ export class RedisStore implements Store {
       names.channel,
       this.#settings.expiryGraceMs,
       ...args,
+      this.#settings.auditRetentionMs ?? '',
     ])) as Reply;
   }
 
