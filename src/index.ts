@@ -52,3 +52,4 @@ export {
 } from './machine/reconcile-plan.ts';
 export * from './machine/record.ts';
 export type * from './stores/types.ts';
+export { ReplicaAcknowledgementError } from './stores/replica-acknowledgement.ts';

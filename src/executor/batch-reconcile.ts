@@ -12,7 +12,15 @@ import { guard } from './guard.ts';
 import { perform } from './perform.ts';
 import type { OperationPolicy } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
-import { askProvider, claimAfterAbsent, foundResolution, markLapsed, rekeyEvidence } from './reconcile.ts';
+import {
+  askProvider,
+  claimAfterAbsent,
+  foundResolution,
+  markLapsed,
+  noteResend,
+  noteStillUnknown,
+  rekeyEvidence,
+} from './reconcile.ts';
 
 /** What batch reconciliation would do with one record. */
 export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual';
@@ -175,10 +183,18 @@ async function lookup(
   let answer;
   try {
     answer = await askProvider(behaviour, record, payload, policy.lookupTimeoutMs);
-  } catch {
+  } catch (error) {
+    const reason = `lookup failed: ${error instanceof Error ? error.message : String(error)}`;
+    await noteStillUnknown(store, record, 'lookup', 'error', reason);
     return 'unknown';
   }
-  if (answer.status === 'unknown') return 'unknown';
+  if (answer.status === 'unknown') {
+    const reason =
+      'lookup could not tell whether the write happened' +
+      (answer.reason === undefined ? '' : ` (${answer.reason})`);
+    await noteStillUnknown(store, record, 'lookup', 'unknown', reason);
+    return 'unknown';
+  }
   const lookupAt = Date.now();
   let resolution;
   if (answer.status === 'found') {
@@ -187,7 +203,17 @@ async function lookup(
     // A lagging provider may not show a write yet. The batch has no store clock for an unknown record:
     // the settle delay is judged on this process's clock, from the store's time of the last change.
     const verdict = absentVerdict(record, plan, lookupAt);
-    if (!verdict.trusted) return 'unknown';
+    if (!verdict.trusted) {
+      const until = new Date(verdict.trustFrom).toISOString();
+      await noteStillUnknown(
+        store,
+        record,
+        'lookup',
+        'absent',
+        `lookup found no write, but the provider may lag until ${until}`,
+      );
+      return 'unknown';
+    }
     const claim = claimAfterAbsent(verdict, () => rekeyEvidence(behaviour, record, plan, lookupAt));
     resolution = {
       // "absent" opens a new attempt: released, so the next run performs it (under a new provider key
@@ -241,6 +267,7 @@ async function resend(
   const call: PreparedCall<unknown, unknown> = {
     operation: record.operation,
     key: record.key,
+    keyFields: record.keyFields ?? 'null',
     fingerprint: record.fingerprint,
     input: undefined,
     payload,
@@ -253,7 +280,10 @@ async function resend(
     return 'succeeded';
   } catch (error) {
     if (error instanceof OperationFailedError) return 'failed';
-    if (error instanceof OutcomeUnknownError) return 'unknown';
+    if (error instanceof OutcomeUnknownError) {
+      if (error.record !== undefined) await noteResend(store, error.record);
+      return 'unknown';
+    }
     if (error instanceof LeaseLostError) return 'moved';
     if (error instanceof RetrySafeError) throw error;
     // Anything else is the call's own error after a `not_performed` classification: the key was released.

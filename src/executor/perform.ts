@@ -7,6 +7,7 @@ import {
   StoreUnavailableError,
 } from '../errors/errors.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
+import { ReplicaAcknowledgementError } from '../stores/replica-acknowledgement.ts';
 import type { Lease, Settlement, Store } from '../stores/types.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { answerOf, decodeFailure, summarizeFailure } from './outcome.ts';
@@ -207,6 +208,8 @@ async function settleWithRetry(
       return await store.settle(lease, settlement);
     } catch (error) {
       lastError = error;
+      // Applied on the primary already: settling again would be refused as a stale write.
+      if (error instanceof ReplicaAcknowledgementError) break;
       const delay = SETTLE_RETRY_DELAYS_MS[i];
       if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
     }

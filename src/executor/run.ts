@@ -20,7 +20,7 @@ import { perform } from './perform.ts';
 import type { PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
-import { reconcile, reconcilePolicy } from './reconcile.ts';
+import { noteResend, reconcile, reconcilePolicy } from './reconcile.ts';
 import { waitForChange } from './wait.ts';
 
 /** A notification can be missed between reading a record and subscribing: never trust one for longer. */
@@ -46,6 +46,8 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
           token: randomUUID(),
           leaseMs: call.policy.leaseMs,
           request: call.request,
+          // An operation that keeps no request (storeRequest: false) keeps no key fields either.
+          keyFields: call.request === null ? null : call.keyFields,
         }),
       'reserve the key',
     );
@@ -90,7 +92,15 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
         const next = await reconcile(store, call, record, now);
         if (next.kind === 'done') return next.result;
         if (next.kind === 'claimed') {
-          return performAndResend(store, call, next.lease, next.record, next.sentAt);
+          try {
+            return await performAndResend(store, call, next.lease, next.record, next.sentAt);
+          } catch (error) {
+            // The re-send or new attempt reconciliation opened left the outcome unknown: keep its answer.
+            if (error instanceof OutcomeUnknownError && error.record !== undefined) {
+              await noteResend(store, error.record);
+            }
+            throw error;
+          }
         }
         continue;
       }

@@ -46,6 +46,8 @@ const record = (s: State): IdempotencyRecord => ({
   providerRef: null,
   reason: null,
   overrideFingerprint: null,
+  overrideAttempt: null,
+  keyFields: null,
   keyEvidence: s.evidence,
   createdAt: 0,
   updatedAt: s.updatedAt,

@@ -27,6 +27,8 @@ function unknown(overrides: Partial<IdempotencyRecord> = {}): IdempotencyRecord 
     providerRef: null,
     reason: 'stripe answered 500',
     overrideFingerprint: null,
+    overrideAttempt: null,
+    keyFields: null,
     keyEvidence: null,
     createdAt: NOW - 1000,
     updatedAt: NOW - 1000,

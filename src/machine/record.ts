@@ -54,6 +54,12 @@ export interface IdempotencyRecord {
    * reconciliation can look up or re-send without the caller's input. Dropped at compaction.
    */
   readonly request: string | null;
+  /**
+   * The key fields the key was derived from, as canonical JSON: the logical identity (an order id) a
+   * lookup searches the provider by, also from a stored record without the caller's input. Identifiers,
+   * not the payload, so compaction keeps them. Null on records written before it was kept.
+   */
+  readonly keyFields: string | null;
   readonly providerRef: string | null;
   /** Why the record is unknown, failed or released, in words. */
   readonly reason: string | null;
@@ -65,6 +71,11 @@ export interface IdempotencyRecord {
    * `burned` (it will only replay a non-definitive answer). Reset when a new generation starts.
    */
   readonly keyEvidence: KeyEvidence;
+  /**
+   * The attempt the override was approved against. The approval holds only while the record is still at
+   * that attempt: any move of the record (a retry, a reclaim, a new generation) lapses it.
+   */
+  readonly overrideAttempt: number | null;
   /** When the current generation was first reserved. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -79,6 +90,8 @@ export interface IdempotencyRecord {
  */
 export const AuditEvent = {
   MarkedUnknown: 'marked_unknown',
+  /** Reconciliation asked (a lookup, a re-send) and the outcome is still unknown: the answer it got. */
+  StillUnknown: 'still_unknown',
   Reclaimed: 'reclaimed',
   /** A new generation (a new provider key) for the same logical key, with its evidence. */
   Rekeyed: 'rekeyed',
@@ -117,6 +130,13 @@ export interface OverrideRequest {
   readonly fingerprint: string;
   /** Generation of the record when requested; approval is refused if it has moved on. */
   readonly generation: number;
+  /** Attempt of the record when requested; approval is refused if it has moved on. */
+  readonly attempt: number;
+  /**
+   * The proposed payload as canonical JSON (RFC 8785), so the approver sees what will be sent; its
+   * fingerprint is `fingerprint`. Null for requests made before payloads were stored.
+   */
+  readonly payload: string | null;
   readonly requestedBy: string;
   readonly reason: string;
   readonly requestedAt: number;

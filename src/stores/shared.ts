@@ -13,6 +13,7 @@ export const RECORD_COLUMNS = [
   'lease_until',
   'result',
   'request',
+  'key_fields',
   'provider_ref',
   'reason',
   'override_fingerprint',
@@ -21,6 +22,7 @@ export const RECORD_COLUMNS = [
   'expires_at',
   'tombstone_until',
   'key_evidence',
+  'override_attempt',
 ] as const;
 
 /**

@@ -65,7 +65,11 @@ describe('retrysafe design', () => {
     const { name, version, namespace, keyFields, scope, example } = source.operation;
     // The options the document tells you to declare, taken from its own "Declare it so" block.
     const declared = Object.fromEntries(
-      [...design.markdown.matchAll(/^ {2}(\w+Ms|retryFailed): (\w+),$/gm)].map(([, option, value]) => [
+      [
+        ...design.markdown.matchAll(
+          /^ {2}(\w+Ms|retryFailed|providerStoresErrors|resendAttempts): (\w+),$/gm,
+        ),
+      ].map(([, option, value]) => [
         option,
         value === 'true' ? true : value === 'false' ? false : Number(value),
       ]),
@@ -86,7 +90,7 @@ describe('retrysafe design', () => {
     expect(design.policy).toEqual(runtime);
     for (const [option, value] of Object.entries(runtime as OperationPolicy)) {
       const row = new RegExp(
-        `\\| \`${option}\` \\| ${typeof value === 'boolean' ? String(value) : `${value} \\(`}`,
+        `\\| \`${option}\` \\| ${typeof value === 'boolean' ? `${String(value)} ` : `${value} (\\(|\\|)`}`,
       );
       expect(design.markdown).toMatch(row);
     }

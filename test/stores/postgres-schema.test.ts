@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { LATEST_VERSION, MIGRATION_LOCK_ID, postgresStore } from '../../src/stores/postgres/index.ts';
 import { names } from '../../src/stores/postgres/names.ts';
+import { MIGRATIONS } from '../../src/stores/postgres/migrate.ts';
 import { statements } from '../../src/stores/postgres/sql.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { serviceGate } from '../helpers/services.ts';
@@ -54,12 +55,15 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
       }
       const k = 'bulk:7';
       const writes: [string, unknown[]][] = [
-        [sql.begin, [k, 'op@1', 'sha256:aa', false, 't', 1000, null]],
+        [sql.begin, [k, 'op@1', 'sha256:aa', false, 't', 1000, null, null]],
         [sql.heartbeat, [k, 1, 't', 1000]],
-        [sql.settle, [k, 1, 't', 'succeeded', null, null, null, 1, 1, 1]],
+        [sql.settle, [k, 1, 't', 'succeeded', null, null, null, 1, 1, 1, null]],
         [sql.markUnknown, [k, 1, 'r']],
-        [sql.reclaim, [k, 1, 't', 1000, 'r']],
-        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1]],
+        [sql.noteUnknown, [k, 1, 'r', 'a', 'lookup', 'unknown']],
+        [sql.reclaim, [k, 1, 't', 1000, 'r', null, null]],
+        [sql.reclaim, [k, 1, 't', 1000, 'r', null, '{"lookup":"absent"}']],
+        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1, null, null]],
+        [sql.resolve, [k, 1, 'released', null, null, 'r', 'a', 1, 1, 'absent', '{}']],
       ];
       for (const [text, values] of writes) {
         const plan = await explain(client, text, values);
@@ -92,8 +96,10 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
     try {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.migrate()));
-      const { rows } = await db().query(`SELECT version FROM "${name}".retrysafe_schema_version`);
-      expect(rows).toEqual([{ version: 1 }]);
+      const { rows } = await db().query(
+        `SELECT version FROM "${name}".retrysafe_schema_version ORDER BY version`,
+      );
+      expect(rows).toEqual(MIGRATIONS.map((migration) => ({ version: migration.version })));
       const key = keys('migrate');
       const lease = await reserve(stores[0] as Store, key());
       expect(await stores[2]?.get(key())).toMatchObject({ attempt: lease.attempt, state: 'in_flight' });

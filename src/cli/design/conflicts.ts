@@ -18,10 +18,12 @@ function record(overrides: Partial<IdempotencyRecord>): IdempotencyRecord {
     leaseUntil: null,
     result: '{"value":null}',
     request: null,
+    keyFields: null,
     providerRef: null,
     reason: null,
     overrideFingerprint: null,
     keyEvidence: null,
+    overrideAttempt: null,
     createdAt: NOW - 60_000,
     updatedAt: NOW - 60_000,
     expiresAt: NOW + 60_000,
@@ -91,7 +93,7 @@ export function conflictTable(policy: OperationPolicy, hasLookup: boolean): stri
       row.record === undefined
         ? other
         : decide(
-            { ...row.record, overrideFingerprint: OTHER },
+            { ...row.record, overrideFingerprint: OTHER, overrideAttempt: row.record.attempt },
             { fingerprint: OTHER, retryFailed: policy.retryFailed },
             NOW,
           );

@@ -7,7 +7,13 @@ import {
   type OperationPolicy,
   type Store,
 } from '../../index.ts';
-import { checkTtl, deriveProviderKey, lookupSettleMs, resendWithinMs } from '../../providers/index.ts';
+import {
+  checkTtl,
+  deriveProviderKey,
+  lookupSettleMs,
+  providerStoresErrors,
+  resendWithinMs,
+} from '../../providers/index.ts';
 import { resolveProvider, type ResolvedProvider } from './profiles.ts';
 import type { DesignSpec } from './spec.ts';
 import { perAttemptWarnings } from './warnings.ts';
@@ -50,6 +56,7 @@ const NO_STORE: Store = {
   heartbeat: refuse,
   settle: refuse,
   markUnknown: refuse,
+  noteUnknown: refuse,
   reclaim: refuse,
   resolve: refuse,
   get: refuse,
@@ -79,6 +86,7 @@ export function buildDesign(spec: DesignSpec): Design {
     retryWindowMs,
     resendWithinMs: resendWithinMs(profile),
     lookupSettleMs: lookupSettleMs(profile),
+    providerStoresErrors: providerStoresErrors(profile),
     ...(spec.policy.tombstoneMs === undefined ? {} : { tombstoneMs: spec.policy.tombstoneMs }),
     ...(spec.policy.leaseMs === undefined ? {} : { leaseMs: spec.policy.leaseMs }),
     ...(spec.policy.waitMs === undefined ? {} : { waitMs: spec.policy.waitMs }),

@@ -175,7 +175,15 @@ const POLICY_ROWS: readonly (readonly [keyof OperationPolicy, string])[] = [
   ['resendWithinMs', "re-send under the provider key within (the provider's retention)"],
   ['lookupSettleMs', 'a lookup\'s "absent" is trusted after'],
   ['retryFailed', 'a stored failure allows a new attempt'],
+  ['attemptTimeoutMs', 'deadline of one attempt: its signal aborts, the outcome is unknown'],
+  ['lookupTimeoutMs', 'deadline of one lookup: past it the answer is unknown'],
+  ['providerStoresErrors', 'the provider replays a stored 5xx under its key (the key can burn)'],
+  ['resendAttempts', 're-sends under the same key inside one call after no answer'],
+  ['resendBackoffMs', 'wait before the first such re-send, doubled after'],
 ];
+
+/** Options that count rather than measure time. */
+const COUNTS = new Set<keyof OperationPolicy>(['resendAttempts']);
 
 function policyTable({ policy, declared }: Design): string {
   return [
@@ -183,7 +191,10 @@ function policyTable({ policy, declared }: Design): string {
     '| --- | --- | --- | --- |',
     ...POLICY_ROWS.map(([name, meaning]) => {
       const value = policy[name];
-      const shown = typeof value === 'boolean' ? String(value) : `${value} (${formatDuration(value)})`;
+      const shown =
+        typeof value === 'boolean' || COUNTS.has(name)
+          ? String(value)
+          : `${value} (${formatDuration(value)})`;
       const from =
         declared[name] === undefined
           ? 'default'

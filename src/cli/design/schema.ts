@@ -19,11 +19,13 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   leaseUntil: 'lease end, store clock, ms (`in_flight` only)',
   result: 'the result (or failure summary) as JSON; dropped at compaction',
   request: 'the request as sent (canonical payload), for reconciliation; dropped at compaction',
+  keyFields: 'the canonical key fields (the logical identity a lookup searches by); kept at compaction',
   providerRef: "the provider's id of the write",
   reason: 'why the record is unknown, failed or released',
   overrideFingerprint: 'an approved, unused override',
   keyEvidence:
     "what this generation's provider key is known to do: null, `answered`, `absent` or `burned`; reset by a new generation",
+  overrideAttempt: 'the attempt the override was approved at; it lapses when the record moves on',
   createdAt: 'first reservation of this generation, ms',
   updatedAt: 'last change, ms',
   expiresAt: 'end of the full record (null while `in_flight` or `unknown`)',

@@ -42,6 +42,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     leaseUntil: intOrNull(row['lease_until'], 'lease_until'),
     result: textOrNull(row['result'], 'result'),
     request: textOrNull(row['request'], 'request'),
+    keyFields: textOrNull(row['key_fields'], 'key_fields'),
     providerRef: textOrNull(row['provider_ref'], 'provider_ref'),
     reason: textOrNull(row['reason'], 'reason'),
     overrideFingerprint: textOrNull(row['override_fingerprint'], 'override_fingerprint'),
@@ -50,6 +51,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     expiresAt: intOrNull(row['expires_at'], 'expires_at'),
     tombstoneUntil: intOrNull(row['tombstone_until'], 'tombstone_until'),
     keyEvidence: textOrNull(row['key_evidence'], 'key_evidence') as KeyEvidence,
+    overrideAttempt: intOrNull(row['override_attempt'], 'override_attempt'),
   };
 }
 
@@ -78,6 +80,9 @@ export function toOverride(row: Row): OverrideRequest {
     key: text(row['key'], 'key'),
     fingerprint: text(row['fingerprint'], 'fingerprint'),
     generation: int(row['generation'], 'generation'),
+    // Requests made before version 3 of the schema knew only their generation.
+    attempt: intOrNull(row['attempt'], 'attempt') ?? 0,
+    payload: textOrNull(row['payload'], 'payload'),
     requestedBy: text(row['requested_by'], 'requested_by'),
     reason: text(row['reason'], 'reason'),
     requestedAt: int(row['requested_at'], 'requested_at'),

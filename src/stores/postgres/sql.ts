@@ -24,6 +24,7 @@ export interface Statements {
   readonly heartbeat: string;
   readonly settle: string;
   readonly markUnknown: string;
+  readonly noteUnknown: string;
   readonly reclaim: string;
   readonly resolve: string;
   readonly get: string;
@@ -114,7 +115,8 @@ function reserveTerms(
   const expired = `(${row}.expires_at IS NOT NULL AND ${now} >= ${row}.expires_at)`;
   const override = `(NOT ${pastTombstone} AND ${row}.state IN ('succeeded', 'failed') AND NOT ${expired}
       AND ${row}.fingerprint <> ${fingerprint}
-      AND ${row}.override_fingerprint IS NOT NULL AND ${row}.override_fingerprint = ${fingerprint})`;
+      AND ${row}.override_fingerprint IS NOT NULL AND ${row}.override_fingerprint = ${fingerprint}
+      AND ${row}.override_attempt IS NOT NULL AND ${row}.override_attempt = ${row}.attempt)`;
   const fresh = `(${pastTombstone} OR ${override})`;
   const reservable = `(${pastTombstone}
       OR (${row}.state = 'released' AND ${row}.fingerprint = ${fingerprint})
@@ -141,8 +143,8 @@ export function statements(n: Names): Statements {
     ${lockedClock(n, 'NOT EXISTS (SELECT 1 FROM answered)')},
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
-        lease_until, request, created_at, updated_at, last_event)
-      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text,
+        lease_until, request, key_fields, created_at, updated_at, last_event)
+      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text, $8::text,
         clock.now, clock.now, 'reserved_fresh'
       FROM clock WHERE NOT EXISTS (SELECT 1 FROM answered)
       ON CONFLICT (key) DO UPDATE SET
@@ -155,9 +157,12 @@ export function statements(n: Names): Statements {
         lease_until = excluded.lease_until,
         result = NULL,
         request = excluded.request,
+        key_fields = excluded.key_fields,
         provider_ref = NULL,
         reason = NULL,
-        override_fingerprint = CASE WHEN ${fresh} THEN NULL ELSE r.override_fingerprint END,
+        -- Any reservation moves the record on: an approval it held lapses (decide.ts overrideApplies).
+        override_fingerprint = NULL,
+        override_attempt = NULL,
         -- Provider-key evidence is per generation (evidenceOnReserve in provider-key-evidence.ts).
         key_evidence = CASE WHEN ${fresh} THEN NULL ELSE r.key_evidence END,
         created_at = CASE WHEN ${fresh} THEN excluded.created_at ELSE r.created_at END,
@@ -223,6 +228,17 @@ export function statements(n: Names): Statements {
       FROM changed, old`,
   );
 
+  // Only the reason changes (not updated_at: the settle delay counts from the attempt).
+  const noteUnknown = fenced(
+    n,
+    `reason = $3::text, last_event = 'still_unknown'`,
+    `old.attempt = $2::bigint AND old.state = 'unknown'`,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, clock.now, 'still_unknown', changed.attempt, $4::text,
+        json_build_object('action', $5::text, 'answer', $6::text, 'reason', $3::text)::text
+      FROM changed, clock`,
+  );
+
   // $6 the evidence the new attempt starts with (null: unchanged); $7 the rekey evidence (JSON text, null:
   // same generation). A rekey applies only to a burned key: mayRekey in provider-key-evidence.ts.
   const rekey = `$7::text IS NOT NULL`;
@@ -233,6 +249,7 @@ export function statements(n: Names): Statements {
        generation = CASE WHEN ${rekey} THEN r.generation + 1 ELSE r.generation END,
        key_evidence = CASE WHEN ${rekey} THEN NULL ELSE COALESCE($6::text, r.key_evidence) END,
        created_at = CASE WHEN ${rekey} THEN clock.now ELSE r.created_at END,
+       override_fingerprint = NULL, override_attempt = NULL,
        updated_at = clock.now, expires_at = NULL, tombstone_until = NULL, last_event = 'reclaimed'`,
     `${UNSETTLED} AND (NOT ${rekey} OR old.key_evidence IS NOT DISTINCT FROM 'burned')`,
     `${INSERT_AUDIT(n)}
@@ -276,8 +293,10 @@ export function statements(n: Names): Statements {
       WHERE old.state IN ('succeeded', 'failed') AND old.fingerprint <> $3::text AND ${NOT_EXPIRED('old')}
     ),
     ins AS (
-      INSERT INTO ${n.overrides} (id, key, fingerprint, generation, requested_by, reason, requested_at, status)
-      SELECT $1::text, eligible.key, $3::text, eligible.generation, $4::text, $5::text, clock.now, 'pending'
+      INSERT INTO ${n.overrides} (id, key, fingerprint, generation, attempt, payload, requested_by, reason,
+        requested_at, status)
+      SELECT $1::text, eligible.key, $3::text, eligible.generation, eligible.attempt, $6::text, $4::text,
+        $5::text, clock.now, 'pending'
       FROM eligible, clock
       ON CONFLICT (id) DO NOTHING
       RETURNING *
@@ -304,6 +323,8 @@ export function statements(n: Names): Statements {
       SELECT pending.id FROM pending, old, clock
       WHERE pending.status = 'pending' AND pending.requested_by <> $2::text
         AND old.generation = pending.generation AND old.state IN ('succeeded', 'failed')
+        -- Requests from before schema version 3 have no attempt and are bound by generation only.
+        AND (pending.attempt IS NULL OR old.attempt = pending.attempt)
         AND old.fingerprint <> pending.fingerprint AND ${NOT_EXPIRED('old')}
     ),
     approved AS (
@@ -314,7 +335,8 @@ export function statements(n: Names): Statements {
     ),
     marked AS (
       UPDATE ${n.records} AS r
-      SET override_fingerprint = approved.fingerprint, updated_at = approved.approved_at,
+      SET override_fingerprint = approved.fingerprint, override_attempt = r.attempt,
+          updated_at = approved.approved_at,
           last_event = 'override_approved'
       FROM approved
       WHERE r.key = approved.key
@@ -378,6 +400,7 @@ export function statements(n: Names): Statements {
     heartbeat,
     settle,
     markUnknown,
+    noteUnknown,
     reclaim,
     resolve,
     get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,

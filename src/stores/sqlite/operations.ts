@@ -2,6 +2,7 @@ import { decide, reservedRecord } from '../../machine/decide.ts';
 import {
   AuditEvent,
   OverrideStatus,
+  RecordState,
   type IdempotencyRecord,
   type OverrideRequest,
 } from '../../machine/record.ts';
@@ -15,6 +16,7 @@ import type {
   ReclaimResult,
   ResolveRequest,
   Settlement,
+  UnknownNote,
 } from '../types.ts';
 import { leaseOf, overrideRefusal } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
@@ -25,6 +27,7 @@ import {
   isLapsed,
   isUnsettled,
   mayReclaim,
+  notedRecord,
   reclaimedRecord,
   unknownRecord,
 } from './transitions.ts';
@@ -44,6 +47,7 @@ export class SqliteOperations {
   readonly heartbeat: (lease: Lease, leaseMs: number) => FencedResult;
   readonly settle: (lease: Lease, settlement: Settlement) => FencedResult;
   readonly markUnknown: (key: string, attempt: number, reason: string) => FencedResult;
+  readonly noteUnknown: (note: UnknownNote) => FencedResult;
   readonly reclaim: (request: ReclaimRequest) => ReclaimResult;
   readonly resolve: (request: ResolveRequest) => FencedResult;
   readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
@@ -140,6 +144,24 @@ export class SqliteOperations {
       return { ok: true, record };
     });
 
+    this.noteUnknown = immediate((now, note: UnknownNote): FencedResult => {
+      const current = s.record(note.key);
+      if (current?.attempt !== note.attempt || current.state !== RecordState.Unknown) {
+        return { ok: false, record: current };
+      }
+      const record = notedRecord(current, note.reason);
+      s.write(record);
+      s.appendAudit({
+        key: note.key,
+        at: now,
+        attempt: note.attempt,
+        actor: note.actor,
+        event: AuditEvent.StillUnknown,
+        detail: { action: note.action, answer: note.answer, reason: note.reason },
+      });
+      return { ok: true, record };
+    });
+
     this.reclaim = immediate((now, request: ReclaimRequest): ReclaimResult => {
       const current = s.record(request.key);
       if (!isUnsettled(current, request.attempt, now) || !mayReclaim(current, request)) {
@@ -203,8 +225,14 @@ export class SqliteOperations {
         return { ok: false, reason: `an override request with id ${input.id} already exists` };
       }
       const override: OverrideRequest = {
-        ...input,
+        id: input.id,
+        key: input.key,
+        fingerprint: input.fingerprint,
+        requestedBy: input.requestedBy,
+        reason: input.reason,
+        payload: input.payload ?? null,
         generation: current.generation,
+        attempt: current.attempt,
         requestedAt: now,
         approvedBy: null,
         approvedAt: null,
@@ -236,14 +264,21 @@ export class SqliteOperations {
         return { ok: false, reason: 'an override must be approved by someone other than its requester' };
       }
       const current = s.record(pending.key);
-      if (current?.generation !== pending.generation) {
+      // Requests from before schema version 3 carry attempt 0 and are bound by generation only.
+      const attemptMoved = pending.attempt !== 0 && current?.attempt !== pending.attempt;
+      if (current?.generation !== pending.generation || attemptMoved) {
         return { ok: false, reason: `key ${pending.key} moved on since the override was requested` };
       }
       const refusal = overrideRefusal(current, pending.fingerprint, now);
       if (refusal !== undefined) return { ok: false, reason: refusal };
       const override = s.approveOverride(id, approvedBy, now);
       if (override === undefined) return { ok: false, reason: `override ${id} is no longer pending` };
-      s.write({ ...current, overrideFingerprint: override.fingerprint, updatedAt: now });
+      s.write({
+        ...current,
+        overrideFingerprint: override.fingerprint,
+        overrideAttempt: current.attempt,
+        updatedAt: now,
+      });
       s.appendAudit({
         key: override.key,
         at: now,
@@ -267,6 +302,7 @@ function evidenceOf(record: IdempotencyRecord): Record<string, unknown> {
     result: record.result,
     providerRef: record.providerRef,
     leaseOwner: record.leaseOwner,
+    leaseUntil: record.leaseUntil,
     keyEvidence: record.keyEvidence,
   };
 }

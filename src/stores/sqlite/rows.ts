@@ -21,6 +21,7 @@ export interface RecordRow {
   lease_until: number | null;
   result: string | null;
   request: string | null;
+  key_fields: string | null;
   provider_ref: string | null;
   reason: string | null;
   override_fingerprint: string | null;
@@ -29,6 +30,7 @@ export interface RecordRow {
   expires_at: number | null;
   tombstone_until: number | null;
   key_evidence: string | null;
+  override_attempt: number | null;
 }
 
 // Every shared column is a field of the row type the upsert binds by name.
@@ -49,6 +51,8 @@ export interface OverrideRow {
   key: string;
   fingerprint: string;
   generation: number;
+  attempt: number | null;
+  payload: string | null;
   requested_by: string;
   reason: string;
   requested_at: number;
@@ -77,6 +81,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     leaseUntil: row.lease_until,
     result: row.result,
     request: row.request,
+    keyFields: row.key_fields,
     providerRef: row.provider_ref,
     reason: row.reason,
     overrideFingerprint: row.override_fingerprint,
@@ -85,6 +90,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     expiresAt: row.expires_at,
     tombstoneUntil: row.tombstone_until,
     keyEvidence: row.key_evidence === null ? null : oneOf(KeyEvidence, row.key_evidence, 'key_evidence'),
+    overrideAttempt: row.override_attempt,
   };
 }
 
@@ -100,6 +106,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     lease_until: record.leaseUntil,
     result: record.result,
     request: record.request,
+    key_fields: record.keyFields,
     provider_ref: record.providerRef,
     reason: record.reason,
     override_fingerprint: record.overrideFingerprint,
@@ -108,6 +115,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     expires_at: record.expiresAt,
     tombstone_until: record.tombstoneUntil,
     key_evidence: record.keyEvidence,
+    override_attempt: record.overrideAttempt,
   };
 }
 
@@ -129,6 +137,9 @@ export function overrideFromRow(row: OverrideRow): OverrideRequest {
     key: row.key,
     fingerprint: row.fingerprint,
     generation: row.generation,
+    // Requests made before version 3 of the schema knew only their generation.
+    attempt: row.attempt ?? 0,
+    payload: row.payload,
     requestedBy: row.requested_by,
     reason: row.reason,
     requestedAt: row.requested_at,

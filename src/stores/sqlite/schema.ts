@@ -111,9 +111,25 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK (key_evidence IS NULL OR key_evidence IN ('answered', 'absent', 'burned'));
     `,
   },
+  {
+    // Approvals bound to the attempt they were given for; override requests keep the attempt they were
+    // made at and the proposed payload, so the approver sees what will be sent.
+    version: 3,
+    sql: ({ records, overrides }) => `
+      ALTER TABLE ${records} ADD COLUMN override_attempt INTEGER;
+      ALTER TABLE ${overrides} ADD COLUMN attempt INTEGER;
+      ALTER TABLE ${overrides} ADD COLUMN payload TEXT;
+    `,
+  },
+  {
+    // The canonical key fields, so a lookup from a stored record can search by the logical identity.
+    version: 4,
+    sql: ({ records }) => `ALTER TABLE ${records} ADD COLUMN key_fields TEXT;`,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The latest version (versions are numbered by their author, so the list may have gaps while in review). */
+export const SCHEMA_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
 
 /** The schema version recorded in the database, 0 when none is. */
 export function schemaVersion(db: SqliteDatabase, t: Tables): number {

@@ -82,6 +82,14 @@ export function unknownRecord(record: IdempotencyRecord, reason: string, now: nu
   };
 }
 
+/**
+ * An unknown record after a reconciliation step that did not settle it: only the reason changes, so
+ * its age and the provider's settle delay still count from the attempt.
+ */
+export function notedRecord(record: IdempotencyRecord, reason: string): IdempotencyRecord {
+  return { ...record, reason };
+}
+
 /** Whether a reclaim may apply: a rekey needs a burned key (`mayRekey`). */
 export function mayReclaim(record: IdempotencyRecord, request: ReclaimRequest): boolean {
   return request.rekey === undefined || mayRekey(record.keyEvidence);
@@ -105,6 +113,9 @@ export function reclaimedRecord(
     keyEvidence: rekey ? null : (request.keyEvidence ?? record.keyEvidence),
     createdAt: rekey ? now : record.createdAt,
     leaseOwner: request.token,
+    // The record moves on: an approval given before lapses (decide.ts overrideApplies).
+    overrideFingerprint: null,
+    overrideAttempt: null,
     leaseUntil: now + request.leaseMs,
     result: null,
     providerRef: null,

@@ -3,13 +3,13 @@
 --
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 operation, 5 fingerprint, 6 retryFailed ('1' or '0'),
---       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text).
+--       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text), 10 key fields (nullable).
 -- Returns: { 1 if reserved else 0, server now ms, { field, value, ... } of the record after the call }.
 -- Audit: an override reservation writes `override_used`; a routine one writes nothing (the record is its trail).
 
 local key, grace = ARGV[1], tonumber(ARGV[3])
 local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
-local token, lease_ms, request = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9])
+local token, lease_ms, request, key_fields = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9]), opt(ARGV[10])
 
 local now = now_ms()
 local rec, stored_flat = load_record(KEYS[1])
@@ -27,7 +27,8 @@ else
     local expired = rec.expiresAt ~= nil and now >= rec.expiresAt
     if not expired then
       if not same then
-        if rec.overrideFingerprint == fingerprint then
+        -- An approval applies only at the attempt it was approved against (decide.ts overrideApplies).
+        if rec.overrideFingerprint == fingerprint and rec.overrideAttempt == rec.attempt then
           attempt, generation, fresh, override = rec.attempt + 1, rec.generation + 1, true, true
         end
       elseif rec.state == 'failed' and retry_failed then
@@ -50,13 +51,13 @@ local claim = {
   leaseOwner = token,
   leaseUntil = now + lease_ms,
   request = request,
+  keyFields = key_fields,
   createdAt = now,
   updatedAt = now,
 }
 if rec ~= nil then
-  claim.audited = rec.audited
+  -- No approval survives a reservation: the record moved on (decide.ts reservedRecord).
   if not fresh then
-    claim.overrideFingerprint = rec.overrideFingerprint
     claim.createdAt = rec.createdAt
     -- Provider-key evidence is per generation (evidenceOnReserve in provider-key-evidence.ts).
     claim.keyEvidence = rec.keyEvidence

@@ -36,10 +36,16 @@ rec.providerRef = nil
 rec.reason = nil
 rec.expiresAt = nil
 rec.tombstoneUntil = nil
+rec.overrideFingerprint = nil
+rec.overrideAttempt = nil
 rec.updatedAt = now
 save_record(KEYS[1], stored, rec)
-local detail = { reason = reason, token = token, previousAttempt = attempt, previousState = stored.state,
-  previousReason = stored.reason, leaseUntil = rec.leaseUntil }
+-- What the previous attempt left behind is kept, as in the SQL stores: the new attempt overwrites it.
+local null = function(value) if value == nil then return cjson.null end return value end
+local detail = { reason = reason, token = token, previousAttempt = attempt, leaseUntil = rec.leaseUntil,
+  previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
+    providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
+    leaseUntil = null(stored.leaseUntil), keyEvidence = null(stored.keyEvidence) } }
 if rekey ~= nil then
   append_audit(rec, 'rekeyed', rec.attempt, 'executor', rekey_detail(stored, rec, rekey, detail), now)
 else

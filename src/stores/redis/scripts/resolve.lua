@@ -37,9 +37,13 @@ elseif evidence ~= nil then
   rec.keyEvidence = evidence
 end
 save_record(KEYS[1], stored, rec)
+-- The same evidence the SQL stores keep: the resolution and what the unknown attempt left behind.
+local null = function(value) if value == nil then return cjson.null end return value end
 append_audit(rec, 'resolved', attempt, actor, cjson.encode({
-  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state,
-  previousReason = stored.reason, keyEvidence = stored.keyEvidence }), now)
+  state = state, reason = reason, result = null(rec.result), providerRef = null(rec.providerRef),
+  previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
+    providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
+    leaseUntil = null(stored.leaseUntil), keyEvidence = null(stored.keyEvidence) } }), now)
 if rec.generation ~= stored.generation then
   append_audit(rec, 'rekeyed', attempt, actor, rekey_detail(stored, rec, new_generation, { reason = reason }),
     now)

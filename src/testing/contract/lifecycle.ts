@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
+import { decide } from '../../machine/decide.ts';
 import {
   beginRequest,
   current,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
-import type { Lease, ReclaimRequest } from '../../src/stores/types.ts';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
+import type { Lease, ReclaimRequest } from '../../stores/types.ts';
 import {
   current,
   detailHolds,

@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
-import { decide, reservedRecord } from '../../src/machine/decide.ts';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
+import { decide, reservedRecord } from '../../machine/decide.ts';
 import {
   RecordState,
   type IdempotencyRecord,
   type KeyEvidence,
   type SettledState,
-} from '../../src/machine/record.ts';
-import type { FencedResult, Lease, Store } from '../../src/stores/types.ts';
+} from '../../machine/record.ts';
+import type { FencedResult, Lease, Store } from '../../stores/types.ts';
 import { fp, HOUR_MS, scope, type ContractContext } from './support.ts';
 
 /**
