@@ -52,6 +52,7 @@ const NO_STORE: Store = {
   markUnknown: refuse,
   reclaim: refuse,
   resolve: refuse,
+  requestResolution: refuse,
   get: refuse,
   audit: refuse,
   list: refuse,

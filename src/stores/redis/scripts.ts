@@ -10,6 +10,7 @@ export const SCRIPT_NAMES = [
   'mark-unknown',
   'reclaim',
   'resolve',
+  'request-resolution',
   'get',
   'audit',
   'request-override',
