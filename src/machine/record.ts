@@ -96,6 +96,8 @@ export const AuditEvent = {
   /** A new generation (a new provider key) for the same logical key, with its evidence. */
   Rekeyed: 'rekeyed',
   Resolved: 'resolved',
+  /** A person asked to resolve an unknown outcome without evidence; a second person must approve it. */
+  ResolutionRequested: 'resolution_requested',
   LateWrite: 'late_write',
   OverrideRequested: 'override_requested',
   OverrideApproved: 'override_approved',

@@ -62,8 +62,9 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
         [sql.noteUnknown, [k, 1, 'r', 'a', 'lookup', 'unknown']],
         [sql.reclaim, [k, 1, 't', 1000, 'r', null, null]],
         [sql.reclaim, [k, 1, 't', 1000, 'r', null, '{"lookup":"absent"}']],
-        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1, null, null]],
-        [sql.resolve, [k, 1, 'released', null, null, 'r', 'a', 1, 1, 'absent', '{}']],
+        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1, null, null, null]],
+        [sql.resolve, [k, 1, 'released', null, null, 'r', 'a', 1, 1, null, 'absent', '{}']],
+        [sql.requestResolution, [k, 1, 'released', null, null, 'r', 'a', 'id']],
       ];
       for (const [text, values] of writes) {
         const plan = await explain(client, text, values);

@@ -59,6 +59,7 @@ const NO_STORE: Store = {
   noteUnknown: refuse,
   reclaim: refuse,
   resolve: refuse,
+  requestResolution: refuse,
   get: refuse,
   audit: refuse,
   list: refuse,

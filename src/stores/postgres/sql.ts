@@ -27,6 +27,7 @@ export interface Statements {
   readonly noteUnknown: string;
   readonly reclaim: string;
   readonly resolve: string;
+  readonly requestResolution: string;
   readonly get: string;
   readonly audit: string;
   readonly requestOverride: string;
@@ -261,29 +262,44 @@ export function statements(n: Names): Statements {
       FROM changed, old`,
   );
 
-  // $10 the evidence the resolution leaves (null: unchanged); $11 the new-generation evidence (JSON text,
+  // $10 the resolver's evidence (JSON); $11 the key evidence the resolution leaves (null: unchanged); $12
+  // the new-generation evidence (JSON text,
   // null: same generation), which only a `released` resolution takes.
-  const newGeneration = `($11::text IS NOT NULL AND $3::text = 'released')`;
+  const newGeneration = `($12::text IS NOT NULL AND $3::text = 'released')`;
   const resolve = fenced(
     n,
     `state = $3::text, result = $4::text, provider_ref = $5::text, reason = $6::text,
        lease_owner = NULL, lease_until = NULL, updated_at = clock.now,
        expires_at = ${later('$8')}, tombstone_until = ${later('$8', '$9')},
        generation = CASE WHEN ${newGeneration} THEN r.generation + 1 ELSE r.generation END,
-       key_evidence = CASE WHEN ${newGeneration} THEN NULL ELSE COALESCE($10::text, r.key_evidence) END,
+       key_evidence = CASE WHEN ${newGeneration} THEN NULL ELSE COALESCE($11::text, r.key_evidence) END,
        created_at = CASE WHEN ${newGeneration} THEN clock.now ELSE r.created_at END,
        last_event = 'resolved'`,
     UNSETTLED,
     `${INSERT_AUDIT(n)}
       SELECT changed.key, changed.updated_at, 'resolved', $2::bigint, $7::text,
         json_build_object('state', changed.state, 'reason', changed.reason, 'result', changed.result,
-          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE})::text
+          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE}, 'evidence', $10::json)::text
       FROM changed, old
       UNION ALL
       SELECT changed.key, changed.updated_at, 'rekeyed', $2::bigint, $7::text,
-        ${REKEY_DETAIL(`'reason', $6::text`, '$11')}::text
+        ${REKEY_DETAIL(`'reason', $6::text`, '$12')}::text
       FROM changed, old WHERE ${newGeneration}`,
   );
+
+  // Changes no record: the request waits in the audit log for a second person (the lock orders it
+  // against a resolution of the same attempt).
+  const requestResolution = `WITH ${lockedClock(n)},
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT old.key, clock.now, 'resolution_requested', $2::bigint, $7::text,
+        json_build_object('id', $8::text, 'state', $3::text, 'result', $4::text, 'providerRef', $5::text,
+          'reason', $6::text)::text
+      FROM old, clock
+      WHERE ${UNSETTLED}
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM logged) AS ok, (SELECT row_to_json(old) FROM old) AS previous`;
 
   const requestOverride = `WITH
     old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
@@ -403,6 +419,7 @@ export function statements(n: Names): Statements {
     noteUnknown,
     reclaim,
     resolve,
+    requestResolution,
     get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,
     audit: `SELECT id, key, at, event, attempt, actor, detail FROM ${n.audit} WHERE key = $1 ORDER BY id`,
     requestOverride,

@@ -16,6 +16,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
+  ResolutionRequestInput,
   ResolveRequest,
   UnknownNote,
   Settlement,
@@ -204,10 +205,27 @@ export class PostgresStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        request.evidence ?? null,
         request.keyEvidence ?? null,
         request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence),
       ]),
     );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    assertState(input.state, [RecordState.Succeeded, RecordState.Failed, RecordState.Released]);
+    const row = await this.#one(this.#sql.requestResolution, [
+      input.key,
+      input.attempt,
+      input.state,
+      input.result,
+      input.providerRef,
+      input.reason,
+      input.requestedBy,
+      input.id,
+    ]);
+    const record = toRecordOrUndefined(jsonRow(row['previous']));
+    return row['ok'] === true && record !== undefined ? { ok: true, record } : { ok: false, record };
   }
 
   async get(key: string): Promise<IdempotencyRecord | undefined> {

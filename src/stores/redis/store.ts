@@ -11,6 +11,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
+  ResolutionRequestInput,
   ResolveRequest,
   UnknownNote,
   Settlement,
@@ -176,8 +177,23 @@ export class RedisStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        optional(request.evidence),
         optional(request.keyEvidence),
         optional(request.newGeneration === undefined ? null : JSON.stringify(request.newGeneration.evidence)),
+      ]),
+    );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return fenced(
+      await this.#record('request-resolution', input.key, [
+        input.attempt,
+        input.state,
+        optional(input.result),
+        optional(input.providerRef),
+        input.reason,
+        input.requestedBy,
+        input.id,
       ]),
     );
   }

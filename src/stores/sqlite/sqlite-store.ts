@@ -12,6 +12,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
+  ResolutionRequestInput,
   ResolveRequest,
   Settlement,
   Store,
@@ -128,6 +129,10 @@ export class SqliteStore implements Store {
 
   resolve(request: ResolveRequest): Promise<FencedResult> {
     return promised(() => this.#prepare().operations.resolve(request));
+  }
+
+  requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return promised(() => this.#prepare().operations.requestResolution(input));
   }
 
   get(key: string): Promise<IdempotencyRecord | undefined> {

@@ -4,8 +4,9 @@
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 attempt, 5 state (succeeded, failed or released),
 --       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms,
---       12 provider-key evidence left (optional: unchanged), 13 new-generation evidence JSON (optional;
---       only a `released` resolution takes it: the next attempt gets a new provider key).
+--       12 evidence (optional JSON text), 13 provider-key evidence left (optional: unchanged),
+--       14 new-generation evidence JSON (optional; only a `released` resolution takes it: the next
+--       attempt gets a new provider key).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
 -- Audit: `resolved` (actor = the resolver, reason in detail), plus `rekeyed` for a new generation.
@@ -28,13 +29,13 @@ rec.leaseUntil = nil
 rec.updatedAt = now
 rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
-local evidence, new_generation = opt(ARGV[12]), opt(ARGV[13])
+local key_evidence, new_generation = opt(ARGV[13]), opt(ARGV[14])
 if new_generation ~= nil and state == 'released' then
   rec.generation = stored.generation + 1
   rec.keyEvidence = nil
   rec.createdAt = now
-elseif evidence ~= nil then
-  rec.keyEvidence = evidence
+elseif key_evidence ~= nil then
+  rec.keyEvidence = key_evidence
 end
 save_record(KEYS[1], stored, rec)
 -- The same evidence the SQL stores keep: the resolution and what the unknown attempt left behind.
@@ -43,7 +44,8 @@ append_audit(rec, 'resolved', attempt, actor, cjson.encode({
   state = state, reason = reason, result = null(rec.result), providerRef = null(rec.providerRef),
   previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
     providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
-    leaseUntil = null(stored.leaseUntil), keyEvidence = null(stored.keyEvidence) } }), now)
+    leaseUntil = null(stored.leaseUntil), keyEvidence = null(stored.keyEvidence) },
+  evidence = opt(ARGV[12]) and cjson.decode(opt(ARGV[12])) or cjson.null }), now)
 if rec.generation ~= stored.generation then
   append_audit(rec, 'rekeyed', attempt, actor, rekey_detail(stored, rec, new_generation, { reason = reason }),
     now)
