@@ -179,6 +179,12 @@ export interface RetrySafe {
   approveOverride(id: string, approval: { by: string }): Promise<OverrideRequest>;
   overrides(key?: string): Promise<OverrideRequest[]>;
   get(key: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * The provider key a record's current generation is sent under: derived by the record's operation when
+   * it is declared on this client (its `providerKey` or profile), else by the default (UUIDv5 of key and
+   * generation), which `derivedBy` says. What an operator searches the provider by.
+   */
+  providerKeyOf(record: IdempotencyRecord): { providerKey: string; derivedBy: 'operation' | 'default' };
   audit(key: string): Promise<AuditEntry[]>;
   list(filter?: ListFilter): Promise<IdempotencyRecord[]>;
   gc(options?: GcOptions): Promise<GcSummary>;
@@ -366,6 +372,12 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     overrides: async (key) => {
       await whenReady();
       return guard(() => store.listOverrides(key), 'list overrides');
+    },
+    providerKeyOf: (record) => {
+      const derive = declared.get(record.operation)?.behaviour.providerKey;
+      return derive === undefined
+        ? { providerKey: providerKey(record.key, record.generation), derivedBy: 'default' }
+        : { providerKey: derive(record.key, record.generation), derivedBy: 'operation' };
     },
     get: async (key) => {
       await whenReady();
