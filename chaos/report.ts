@@ -5,7 +5,7 @@ import type { Figures } from './check.ts';
 import { REPO_ROOT } from './child.ts';
 import { combinations } from './combinations.ts';
 import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE } from './provider/modes.ts';
-import { REPLICATED_STORES, STORES } from './impls/types.ts';
+import { STORES } from './impls/types.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -93,7 +93,6 @@ function renderLongRuns(runs: readonly LongRun[]): string {
   // in every strict mode (the bar for those modes).
   const order = [
     ...combinations('all', 'all').map(({ impl, store }) => `${impl}/${store}/lenient`),
-    ...REPLICATED_STORES.map((store) => `retrysafe/${store}/lenient`),
     ...PROVIDER_MODES.filter((mode) => mode !== 'lenient').flatMap((mode) =>
       STORES.map((store) => `retrysafe/${store}/${mode}`),
     ),
