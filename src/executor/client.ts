@@ -1,17 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
   InvalidKeyInputError,
   LeaseLostError,
-  OverrideRefusedError,
-  ResolveRefusedError,
   RetrySafeError,
 } from '../errors/errors.ts';
-import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
+import { assertName, assertVersion, canonicalKeyFields, keyOfCanonical } from '../keys/derive.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
 import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import { providerKey } from '../keys/provider-key.ts';
-import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
+import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../machine/record.ts';
 import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
 import {
   reconcileBatch,
@@ -20,7 +17,8 @@ import {
   type ReconcileOptions,
 } from './batch-reconcile.ts';
 import { guard } from './guard.ts';
-import { defaultClassify, encodeResult } from './outcome.ts';
+import { defaultClassify } from './outcome.ts';
+import { approveOverride, askFor, requestOverride } from './overrides.ts';
 import {
   resolvePolicy,
   type CallContext,
@@ -30,19 +28,32 @@ import {
   type OperationPolicy,
 } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult, TombstoneSummary } from './prepared.ts';
+import {
+  approveResolution,
+  assertResolvePolicy,
+  requestResolution,
+  resolutionRequests,
+  resolveNow,
+  type Resolution,
+  type ResolutionRequest,
+  type ResolvePolicy,
+} from './resolution.ts';
 import { run } from './run.ts';
+
+export type { Resolution, ResolutionRequest, ResolvePolicy } from './resolution.ts';
 
 /**
  * Declaration of an operation: a named, versioned kind of external write. `I` is what the caller
- * passes, `T` what the write returns, `P` the payload actually sent (the input itself by default).
+ * passes, `T` what the write returns, `P` the payload actually sent (the input itself by default), `K`
+ * the key fields. `T` is inferred from `call` alone, so a lookup cannot widen what a call resolves to.
  */
-export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolicy> {
+export interface OperationDefinition<I, T, P = I, K = unknown> extends Partial<OperationPolicy> {
   /** e.g. `charge-order`: 1-64 of a-z, 0-9, `.`, `_`, `-`. */
   readonly name: string;
   /** Bump when the meaning of the key fields or the payload changes. */
   readonly version: number;
   /** The key fields: the stable identity of the logical operation (an order id), never a time or a random value. */
-  readonly key: (input: I) => unknown;
+  readonly key: (input: I) => K;
   /** Optional tenant or account, shown in the key in clear. */
   readonly scope?: (input: I) => string | undefined;
   /** What is actually sent, fingerprinted to refuse a different payload under the same key. @default the input */
@@ -58,23 +69,34 @@ export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolic
   readonly classify?: (error: unknown) => Classification;
   /**
    * Asks the provider whether an attempt with an unknown outcome happened (reconciliation). It gets the
-   * payload that was sent, so it also works from a stored record, without the input.
+   * payload that was sent and, in `context`, the key fields (`context.fields`, what `key` returned) and
+   * scope, from the live call or from the stored record alike: search the provider by those, the
+   * write's identity, rather than by whatever the payload happens to carry. `context.input` is there
+   * only in a live call.
+   *
+   * @example
+   * ```ts
+   * lookup: async (_payload, { fields }) => {
+   *   const found = await payments.findByOrder(fields.orderId);
+   *   return found ? { status: 'found', value: found } : { status: 'absent' };
+   * },
+   * ```
    */
-  readonly lookup?: (payload: P, context: LookupContext) => Promise<LookupAnswer<T>>;
+  readonly lookup?: (payload: P, context: LookupContext<I, K>) => Promise<LookupAnswer<NoInfer<T>>>;
   /**
    * Sends a stored payload again under the same provider key: lets batch reconciliation re-send while
    * the provider still remembers the key (`resendWithinMs`). In-process calls re-send through `call`.
    */
-  readonly resend?: (payload: P, context: CallContext) => Promise<T>;
+  readonly resend?: (payload: P, context: CallContext) => Promise<NoInfer<T>>;
   /**
    * The provider's idempotency key for our key and override generation: `context.providerKey` in calls,
    * lookups and results. Deterministic, never per attempt. @default providerKey (UUIDv5)
    */
   readonly providerKey?: (key: string, generation: number) => string;
   /** The provider's id of the write (charge id), kept in the tombstone. */
-  readonly providerRef?: (value: T) => string | undefined;
+  readonly providerRef?: (value: NoInfer<T>) => string | undefined;
   /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
-  readonly onTombstone?: (summary: TombstoneSummary) => T;
+  readonly onTombstone?: (summary: TombstoneSummary) => NoInfer<T>;
 }
 
 /** A one-off call's declaration: the key fields and payload are values rather than functions of an input. */
@@ -85,7 +107,7 @@ export type OnceDefinition<T> = Omit<
   readonly key: unknown;
   readonly scope?: string;
   readonly payload?: unknown;
-  readonly lookup?: (context: LookupContext) => Promise<LookupAnswer<T>>;
+  readonly lookup?: (context: LookupContext) => Promise<LookupAnswer<NoInfer<T>>>;
 };
 
 /** A declared operation: call it like the function it wraps. */
@@ -107,18 +129,12 @@ export interface RetrySafeOptions {
   readonly defaults?: Partial<OperationPolicy>;
   /** Run `store.migrate()` before first use. @default true */
   readonly migrate?: boolean;
-}
-
-/** A manual resolution of an unknown outcome. */
-export interface Resolution {
-  readonly state: SettledState;
-  /** For `succeeded`: the result later replays return. */
-  readonly result?: unknown;
-  readonly providerRef?: string;
-  /** Who resolves (recorded in the audit log). */
-  readonly by: string;
-  /** Why (recorded in the audit log). */
-  readonly reason: string;
+  /**
+   * What a person's `resolve` of an unknown outcome needs: evidence (a provider reference) or a second
+   * person (`requestResolution` then `approveResolution`). See docs/security.md.
+   * @default 'evidence-or-second-person'
+   */
+  readonly resolvePolicy?: ResolvePolicy;
 }
 
 export interface RetrySafe {
@@ -126,12 +142,40 @@ export interface RetrySafe {
   /** The policy every operation starts from: the built-in defaults with `options.defaults` applied. */
   readonly defaults: OperationPolicy;
   /** Declares an operation once and returns the function to call it with. */
-  operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T>;
+  operation<I, T, P = I, K = unknown>(definition: OperationDefinition<I, T, P, K>): Operation<I, T>;
   /** A one-off call: key fields and payload given directly. */
   once<T>(definition: OnceDefinition<T>, call: (context: CallContext) => Promise<T>): Promise<RunResult<T>>;
-  /** Settles an `unknown` (or lapsed) record by hand: who and why go to the audit log. */
+  /**
+   * Settles an `unknown` (or lapsed) record by hand: who, why and the evidence go to the audit log.
+   * Under the default `resolvePolicy` it needs evidence (`providerRef`); without it, it is refused
+   * (`ResolveRefusedError`) and goes through `requestResolution` and a second person instead.
+   *
+   * @example
+   * ```ts
+   * await rs.resolve(key, { state: 'succeeded', providerRef: 'ch_3Pq', result: charge, by: 'alice', reason: 'in the dashboard' });
+   * const request = await rs.requestResolution(key, { state: 'released', by: 'alice', reason: 'no charge in the dashboard' });
+   * await rs.approveResolution(key, request.id, { by: 'bob' });
+   * ```
+   */
   resolve(key: string, resolution: Resolution): Promise<IdempotencyRecord>;
-  /** Approves an override request; refused when the approver is the requester. */
+  /** Asks for a resolution that a second, different person approves (kept in the audit log). */
+  requestResolution(key: string, resolution: Resolution): Promise<ResolutionRequest>;
+  /** Approves and applies a resolution request; refused for its requester, or once the record moved on. */
+  approveResolution(key: string, id: string, approval: { by: string }): Promise<IdempotencyRecord>;
+  /** The resolution requests of a key, oldest first. */
+  resolutionRequests(key: string): Promise<ResolutionRequest[]>;
+  /**
+   * Asks for a reviewed override that lets `payload` (as the operation sends it) replace the stored
+   * payload under `key`, once. The canonical payload is kept so the approver sees what will be sent.
+   */
+  requestOverride(
+    key: string,
+    request: { payload: unknown; by: string; reason: string },
+  ): Promise<OverrideRequest>;
+  /**
+   * Approves an override request; refused when the approver is the requester (identities normalized),
+   * when the record moved on, or when the stored payload does not match the fingerprint it allows.
+   */
   approveOverride(id: string, approval: { by: string }): Promise<OverrideRequest>;
   overrides(key?: string): Promise<OverrideRequest[]>;
   get(key: string): Promise<IdempotencyRecord | undefined>;
@@ -162,7 +206,10 @@ export interface RetrySafe {
  *   key: (order: Order) => ({ orderId: order.id }),
  *   payload: (order) => ({ amount: order.amount, currency: order.currency }),
  *   call: (order, { providerKey, signal }) => payments.charge(order, { idempotencyKey: providerKey, signal }),
- *   lookup: async (order) => { const c = await payments.find(order.id); return c ? { status: 'found', value: c } : { status: 'absent' } },
+ *   lookup: async (_payload, { fields }) => {   // the key fields, from the call or from the record
+ *     const found = await payments.findByOrder(fields.orderId);
+ *     return found ? { status: 'found', value: found } : { status: 'absent' };
+ *   },
  * });
  * const { value, replayed } = await charge(order);
  * ```
@@ -173,6 +220,8 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     assertName('namespace', namespace);
   });
   const defaults = resolvePolicy('retrysafe defaults', options.defaults);
+  const personResolves = assertResolvePolicy(options.resolvePolicy);
+  const policyOf = (operation: string): OperationPolicy => policies.get(operation) ?? defaults;
   const policies = new Map<string, OperationPolicy>();
   const declared = new Map<string, Declared>();
   const inProcess = new Map<string, { fingerprint: string; promise: Promise<RunResult<unknown>> }>();
@@ -213,7 +262,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     }
   }
 
-  function operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T> {
+  function operation<I, T, P = I, K = unknown>(definition: OperationDefinition<I, T, P, K>): Operation<I, T> {
     const id = declare(definition);
     const policy = resolvePolicy(`operation ${id}`, options.defaults, definition);
     policies.set(id, policy);
@@ -234,9 +283,14 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       const payload: unknown =
         definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
       const canonical = canonicalize(payload);
+      const keyFields = canonicalKeyFields(fields);
       return {
         operation: id,
-        key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
+        key: keyOfCanonical(
+          { namespace, operation: definition.name, version: definition.version, scope },
+          keyFields,
+        ),
+        keyFields,
         fingerprint: fingerprintOfCanonical(canonical),
         input,
         payload,
@@ -252,22 +306,11 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       keyOf: (input: I) => prepare(input).key,
       requestOverride: async (input: I, request: { by: string; reason: string }) => {
         const call = prepare(input);
-        assertIdentity('by', request.by);
-        assertIdentity('reason', request.reason);
+        const ask = askFor(call.key, call.payload, request.by, request.reason);
+        // An operation that stores no request keeps no proposed payload either.
+        const payload = definition.storeRequest === false ? null : ask.payload;
         await whenReady();
-        const answer = await guard(
-          () =>
-            store.requestOverride({
-              id: randomUUID(),
-              key: call.key,
-              fingerprint: call.fingerprint,
-              requestedBy: request.by,
-              reason: request.reason,
-            }),
-          'record the override request',
-        );
-        if (!answer.ok) throw new OverrideRefusedError(answer.reason, await store.get(call.key));
-        return answer.override;
+        return requestOverride(store, { ...ask, payload });
       },
     });
   }
@@ -296,43 +339,29 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     operation,
     once,
     resolve: async (key, resolution) => {
-      assertIdentity('by', resolution.by);
-      assertIdentity('reason', resolution.reason);
       await whenReady();
-      const record = await guard(() => store.get(key), 'read the record');
-      if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
-      const policy = policies.get(record.operation) ?? defaults;
-      const result = resolution.state === 'succeeded' ? encodeResult(resolution.result) : null;
-      const resolved = await guard(
-        () =>
-          store.resolve({
-            key,
-            attempt: record.attempt,
-            state: resolution.state,
-            result,
-            providerRef: resolution.providerRef ?? null,
-            reason: resolution.reason,
-            actor: resolution.by,
-            ttlMs: policy.ttlMs,
-            tombstoneMs: policy.tombstoneMs,
-          }),
-        'record the resolution',
-      );
-      if (!resolved.ok) {
-        throw new ResolveRefusedError(
-          `key ${key} is ${record.state} at attempt ${record.attempt}: only an unknown outcome (or a lapsed ` +
-            'lease) can be resolved',
-          resolved.record ?? record,
-        );
-      }
-      return resolved.record;
+      return resolveNow(store, policyOf, personResolves, key, resolution);
+    },
+    requestResolution: async (key, resolution) => {
+      await whenReady();
+      return requestResolution(store, key, resolution);
+    },
+    approveResolution: async (key, id, approval) => {
+      await whenReady();
+      return approveResolution(store, policyOf, key, id, approval.by);
+    },
+    resolutionRequests: async (key) => {
+      await whenReady();
+      return resolutionRequests(store, key);
+    },
+    requestOverride: async (key, request) => {
+      const ask = askFor(key, request.payload, request.by, request.reason);
+      await whenReady();
+      return requestOverride(store, ask);
     },
     approveOverride: async (id, approval) => {
-      assertIdentity('by', approval.by);
       await whenReady();
-      const answer = await guard(() => store.approveOverride(id, approval.by), 'record the approval');
-      if (!answer.ok) throw new OverrideRefusedError(answer.reason);
-      return answer.override;
+      return approveOverride(store, id, approval.by);
     },
     overrides: async (key) => {
       await whenReady();
@@ -361,7 +390,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
   };
 }
 
-function declare<I, T, P>(definition: OperationDefinition<I, T, P>): string {
+function declare<I, T, P, K>(definition: OperationDefinition<I, T, P, K>): string {
   asConfiguration(() => {
     assertName('operation name', definition.name);
     assertVersion(definition.version);
@@ -391,11 +420,5 @@ function userCode<R>(what: string, fn: () => R): R {
     if (error instanceof RetrySafeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new InvalidKeyInputError(`${what}() threw: ${message}`);
-  }
-}
-
-function assertIdentity(what: string, value: unknown): void {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigurationError(`${what} must be a non-empty string`);
   }
 }

@@ -20,7 +20,7 @@ import { decodeFailure, decodeResult, summarizeFailure } from './outcome.ts';
 import type { PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
-import { reconcile } from './reconcile.ts';
+import { noteResend, reconcile } from './reconcile.ts';
 import { settlementFor, type CallOutcome } from './settlement.ts';
 import { waitForChange } from './wait.ts';
 
@@ -49,6 +49,8 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
           token: randomUUID(),
           leaseMs: call.policy.leaseMs,
           request: call.request,
+          // An operation that keeps no request (storeRequest: false) keeps no key fields either.
+          keyFields: call.request === null ? null : call.keyFields,
         }),
       'reserve the key',
     );
@@ -92,7 +94,17 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
       case 'reconcile': {
         const next = await reconcile(store, call, record, now);
         if (next.kind === 'done') return next.result;
-        if (next.kind === 'claimed') return perform(store, call, next.lease, next.record, next.sentAt);
+        if (next.kind === 'claimed') {
+          try {
+            return await perform(store, call, next.lease, next.record, next.sentAt);
+          } catch (error) {
+            // The re-send or new attempt reconciliation opened left the outcome unknown: keep its answer.
+            if (error instanceof OutcomeUnknownError && error.record !== undefined) {
+              await noteResend(store, error.record);
+            }
+            throw error;
+          }
+        }
         continue;
       }
     }

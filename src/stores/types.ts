@@ -31,6 +31,8 @@ export interface BeginRequest {
   readonly leaseMs: number;
   /** What is about to be sent, kept on the record for reconciliation (null: not kept). */
   readonly request?: string | null;
+  /** The canonical key fields, kept on the record so a lookup can search by them (null: not kept). */
+  readonly keyFields?: string | null;
 }
 
 /**
@@ -80,6 +82,39 @@ export interface ResolveRequest {
   readonly actor: string;
   readonly ttlMs: number;
   readonly tombstoneMs: number;
+  /**
+   * JSON text of what the resolution rests on (a provider reference, a lookup answer, a second person's
+   * approval of a request), kept as `evidence` in the `resolved` audit entry. Null: none given.
+   */
+  readonly evidence?: string | null;
+}
+
+/** A person's request to resolve an unknown outcome, waiting for a second person (kept in the audit log). */
+export interface ResolutionRequestInput {
+  readonly id: string;
+  readonly key: string;
+  /** The attempt the requester looked at; refused unless the record is still unknown (or lapsed) there. */
+  readonly attempt: number;
+  readonly state: SettledState;
+  readonly result: string | null;
+  readonly providerRef: string | null;
+  readonly reason: string;
+  readonly requestedBy: string;
+}
+
+/** What a reconciliation step that left the record unknown learned (`Store.noteUnknown`). */
+export interface UnknownNote {
+  readonly key: string;
+  /** The unknown attempt that was asked about; the note is refused if the record moved on. */
+  readonly attempt: number;
+  /** What was tried: a provider lookup, or a re-send under the same provider key. */
+  readonly action: 'lookup' | 'resend';
+  /** Its answer in one word: `unknown`, `absent` (not yet trusted), `error` (it threw or timed out). */
+  readonly answer: string;
+  /** The answer in words; it becomes the record's reason. */
+  readonly reason: string;
+  /** Who asked: `reconciler` for the library. */
+  readonly actor: string;
 }
 
 export interface OverrideRequestInput {
@@ -125,7 +160,7 @@ export interface StoreCapabilities {
 /**
  * The seam between the executor and a durable store. Every method that changes a record is one atomic
  * operation; every write by a holder is fenced on `attempt` and `token`. A store that passes
- * `runStoreContract` (test/contract) keeps the guarantees retrysafe documents.
+ * `runStoreContract` (`retrysafe/testing`) keeps the guarantees retrysafe documents.
  *
  * Errors: a method throws only when the store itself fails (connection, I/O); refusals are values.
  */
@@ -155,6 +190,14 @@ export interface Store {
   markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult>;
 
   /**
+   * Keeps what a reconciliation step that did not settle the record learned: an `unknown` record at
+   * exactly `attempt` takes `note.reason` as its reason and the audit log gets a `still_unknown` entry
+   * (`{ action, answer, reason }` in `detail`). Nothing else changes, `updatedAt` included: a provider's
+   * settle delay counts from the attempt, not from the last question. Anything else is refused.
+   */
+  noteUnknown(note: UnknownNote): Promise<FencedResult>;
+
+  /**
    * An `unknown` (or lapsed `in_flight`) record at exactly `attempt` gets a new attempt in the same
    * generation. Returns the new lease, or the current record when it moved on.
    */
@@ -162,6 +205,13 @@ export interface Store {
 
   /** An `unknown` (or lapsed `in_flight`) record at exactly `attempt` is settled by a reconciler or a person. */
   resolve(request: ResolveRequest): Promise<FencedResult>;
+
+  /**
+   * Appends a `resolution_requested` audit entry (actor = the requester; the request in `detail`) when
+   * the record is `unknown` (or lapsed `in_flight`) at exactly `attempt`; otherwise `{ ok: false }` and
+   * nothing is written. Changes no record: a second person's approval resolves it (`resolve`).
+   */
+  requestResolution(input: ResolutionRequestInput): Promise<FencedResult>;
 
   get(key: string): Promise<IdempotencyRecord | undefined>;
   audit(key: string): Promise<AuditEntry[]>;

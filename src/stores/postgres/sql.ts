@@ -24,8 +24,10 @@ export interface Statements {
   readonly heartbeat: string;
   readonly settle: string;
   readonly markUnknown: string;
+  readonly noteUnknown: string;
   readonly reclaim: string;
   readonly resolve: string;
+  readonly requestResolution: string;
   readonly get: string;
   readonly audit: string;
   readonly requestOverride: string;
@@ -136,8 +138,8 @@ export function statements(n: Names): Statements {
     ${lockedClock(n, 'NOT EXISTS (SELECT 1 FROM answered)')},
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
-        lease_until, request, created_at, updated_at, last_event)
-      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text,
+        lease_until, request, key_fields, created_at, updated_at, last_event)
+      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text, $8::text,
         clock.now, clock.now, 'reserved_fresh'
       FROM clock WHERE NOT EXISTS (SELECT 1 FROM answered)
       ON CONFLICT (key) DO UPDATE SET
@@ -150,6 +152,7 @@ export function statements(n: Names): Statements {
         lease_until = excluded.lease_until,
         result = NULL,
         request = excluded.request,
+        key_fields = excluded.key_fields,
         provider_ref = NULL,
         reason = NULL,
         -- Any reservation moves the record on: an approval it held lapses (decide.ts overrideApplies).
@@ -217,6 +220,17 @@ export function statements(n: Names): Statements {
       FROM changed, old`,
   );
 
+  // Only the reason changes (not updated_at: the settle delay counts from the attempt).
+  const noteUnknown = fenced(
+    n,
+    `reason = $3::text, last_event = 'still_unknown'`,
+    `old.attempt = $2::bigint AND old.state = 'unknown'`,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, clock.now, 'still_unknown', changed.attempt, $4::text,
+        json_build_object('action', $5::text, 'answer', $6::text, 'reason', $3::text)::text
+      FROM changed, clock`,
+  );
+
   const reclaim = fenced(
     n,
     `state = 'in_flight', attempt = r.attempt + 1, lease_owner = $3::text,
@@ -240,9 +254,23 @@ export function statements(n: Names): Statements {
     `${INSERT_AUDIT(n)}
       SELECT changed.key, changed.updated_at, 'resolved', $2::bigint, $7::text,
         json_build_object('state', changed.state, 'reason', changed.reason, 'result', changed.result,
-          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE})::text
+          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE}, 'evidence', $10::json)::text
       FROM changed, old`,
   );
+
+  // Changes no record: the request waits in the audit log for a second person (the lock orders it
+  // against a resolution of the same attempt).
+  const requestResolution = `WITH ${lockedClock(n)},
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT old.key, clock.now, 'resolution_requested', $2::bigint, $7::text,
+        json_build_object('id', $8::text, 'state', $3::text, 'result', $4::text, 'providerRef', $5::text,
+          'reason', $6::text)::text
+      FROM old, clock
+      WHERE ${UNSETTLED}
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM logged) AS ok, (SELECT row_to_json(old) FROM old) AS previous`;
 
   const requestOverride = `WITH
     old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
@@ -359,8 +387,10 @@ export function statements(n: Names): Statements {
     heartbeat,
     settle,
     markUnknown,
+    noteUnknown,
     reclaim,
     resolve,
+    requestResolution,
     get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,
     audit: `SELECT id, key, at, event, attempt, actor, detail FROM ${n.audit} WHERE key = $1 ORDER BY id`,
     requestOverride,

@@ -15,7 +15,9 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -104,6 +106,7 @@ export class PostgresStore implements Store {
         request.token,
         request.leaseMs,
         request.request ?? null,
+        request.keyFields ?? null,
       ]);
       const reserved = jsonRow(row['reserved']);
       if (reserved !== undefined) {
@@ -155,6 +158,19 @@ export class PostgresStore implements Store {
     );
   }
 
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fencedResult(
+      await this.#one(this.#sql.noteUnknown, [
+        note.key,
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
+      ]),
+    );
+  }
+
   async markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
     return fencedResult(await this.#one(this.#sql.markUnknown, [key, attempt, reason]));
   }
@@ -187,8 +203,25 @@ export class PostgresStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        request.evidence ?? null,
       ]),
     );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    assertState(input.state, [RecordState.Succeeded, RecordState.Failed, RecordState.Released]);
+    const row = await this.#one(this.#sql.requestResolution, [
+      input.key,
+      input.attempt,
+      input.state,
+      input.result,
+      input.providerRef,
+      input.reason,
+      input.requestedBy,
+      input.id,
+    ]);
+    const record = toRecordOrUndefined(jsonRow(row['previous']));
+    return row['ok'] === true && record !== undefined ? { ok: true, record } : { ok: false, record };
   }
 
   async get(key: string): Promise<IdempotencyRecord | undefined> {

@@ -10,7 +10,9 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -95,6 +97,7 @@ export class RedisStore implements Store {
       request.token,
       request.leaseMs,
       optional(request.request),
+      optional(request.keyFields),
     ]);
     const [reserved, now, flat] = reply;
     const record = required(decodeRecord(flat), request.key);
@@ -132,6 +135,18 @@ export class RedisStore implements Store {
     );
   }
 
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fenced(
+      await this.#record('note-unknown', note.key, [
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
+      ]),
+    );
+  }
+
   async markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
     return fenced(await this.#acknowledged('mark-unknown', key, 'the unknown outcome', [attempt, reason]));
   }
@@ -160,6 +175,21 @@ export class RedisStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        optional(request.evidence),
+      ]),
+    );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return fenced(
+      await this.#record('request-resolution', input.key, [
+        input.attempt,
+        input.state,
+        optional(input.result),
+        optional(input.providerRef),
+        input.reason,
+        input.requestedBy,
+        input.id,
       ]),
     );
   }

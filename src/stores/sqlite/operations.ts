@@ -2,6 +2,7 @@ import { decide, reservedRecord } from '../../machine/decide.ts';
 import {
   AuditEvent,
   OverrideStatus,
+  RecordState,
   type IdempotencyRecord,
   type OverrideRequest,
 } from '../../machine/record.ts';
@@ -12,13 +13,23 @@ import type {
   Lease,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   Settlement,
+  UnknownNote,
 } from '../types.ts';
 import { leaseOf, overrideRefusal } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
-import { endedRecord, holds, isLapsed, isUnsettled, reclaimedRecord, unknownRecord } from './transitions.ts';
+import {
+  endedRecord,
+  holds,
+  isLapsed,
+  isUnsettled,
+  notedRecord,
+  reclaimedRecord,
+  unknownRecord,
+} from './transitions.ts';
 
 /** The identity the library itself writes audit entries under. */
 const EXECUTOR = 'executor';
@@ -35,8 +46,10 @@ export class SqliteOperations {
   readonly heartbeat: (lease: Lease, leaseMs: number) => FencedResult;
   readonly settle: (lease: Lease, settlement: Settlement) => FencedResult;
   readonly markUnknown: (key: string, attempt: number, reason: string) => FencedResult;
+  readonly noteUnknown: (note: UnknownNote) => FencedResult;
   readonly reclaim: (request: ReclaimRequest) => { lease: Lease; record: IdempotencyRecord } | FencedResult;
   readonly resolve: (request: ResolveRequest) => FencedResult;
+  readonly requestResolution: (input: ResolutionRequestInput) => FencedResult;
   readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
   readonly approveOverride: (id: string, approvedBy: string) => OverrideAnswer;
   readonly deleteBatch: (limit: number) => number;
@@ -131,6 +144,24 @@ export class SqliteOperations {
       return { ok: true, record };
     });
 
+    this.noteUnknown = immediate((now, note: UnknownNote): FencedResult => {
+      const current = s.record(note.key);
+      if (current?.attempt !== note.attempt || current.state !== RecordState.Unknown) {
+        return { ok: false, record: current };
+      }
+      const record = notedRecord(current, note.reason);
+      s.write(record);
+      s.appendAudit({
+        key: note.key,
+        at: now,
+        attempt: note.attempt,
+        actor: note.actor,
+        event: AuditEvent.StillUnknown,
+        detail: { action: note.action, answer: note.answer, reason: note.reason },
+      });
+      return { ok: true, record };
+    });
+
     this.reclaim = immediate((now, request: ReclaimRequest) => {
       const current = s.record(request.key);
       if (!isUnsettled(current, request.attempt, now)) return { ok: false, record: current };
@@ -165,9 +196,31 @@ export class SqliteOperations {
           result: record.result,
           providerRef: record.providerRef,
           previous: evidenceOf(current),
+          evidence:
+            request.evidence === undefined || request.evidence === null ? null : JSON.parse(request.evidence),
         },
       });
       return { ok: true, record };
+    });
+
+    this.requestResolution = immediate((now, input: ResolutionRequestInput): FencedResult => {
+      const current = s.record(input.key);
+      if (!isUnsettled(current, input.attempt, now)) return { ok: false, record: current };
+      s.appendAudit({
+        key: input.key,
+        at: now,
+        attempt: input.attempt,
+        actor: input.requestedBy,
+        event: AuditEvent.ResolutionRequested,
+        detail: {
+          id: input.id,
+          state: input.state,
+          result: input.result,
+          providerRef: input.providerRef,
+          reason: input.reason,
+        },
+      });
+      return { ok: true, record: current };
     });
 
     this.requestOverride = immediate((now, input: OverrideRequestInput): OverrideAnswer => {

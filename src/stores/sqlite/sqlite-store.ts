@@ -11,10 +11,12 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   Settlement,
   Store,
   StoreCapabilities,
+  UnknownNote,
 } from '../types.ts';
 import { configure, openDatabase, type SqliteDatabase, type Synchronous } from './driver.ts';
 import { SqliteOperations } from './operations.ts';
@@ -112,6 +114,10 @@ export class SqliteStore implements Store {
     return promised(() => this.#prepare().operations.settle(lease, settlement));
   }
 
+  noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return promised(() => this.#prepare().operations.noteUnknown(note));
+  }
+
   markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
     return promised(() => this.#prepare().operations.markUnknown(key, attempt, reason));
   }
@@ -122,6 +128,10 @@ export class SqliteStore implements Store {
 
   resolve(request: ResolveRequest): Promise<FencedResult> {
     return promised(() => this.#prepare().operations.resolve(request));
+  }
+
+  requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return promised(() => this.#prepare().operations.requestResolution(input));
   }
 
   get(key: string): Promise<IdempotencyRecord | undefined> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
 import { decide } from '../../machine/decide.ts';
 import type { Lease } from '../../stores/types.ts';
 import {
@@ -270,6 +271,53 @@ export function fencingContract({ store }: ContractContext): void {
       // Resolved once: the record moved on.
       expect((await store().resolve(request)).ok).toBe(false);
     }
+  });
+
+  it('requestResolution logs a request on an unknown record at exactly its attempt and changes nothing', async () => {
+    const { key } = scope('resolution-request');
+    const input = {
+      id: 'req-1',
+      key: key(),
+      attempt: 1,
+      state: 'released' as const,
+      result: null,
+      providerRef: null,
+      reason: 'no charge in the dashboard',
+      requestedBy: 'alice',
+    };
+    expect(await store().requestResolution(input)).toEqual({ ok: false, record: undefined });
+    const { lease } = await reserve(store(), key());
+    expect((await store().requestResolution(input)).ok).toBe(false);
+    await store().settle(lease, settlement({ state: 'unknown', result: null, reason: 'timeout' }));
+    const unknown = await current(store(), key());
+    expect((await store().requestResolution({ ...input, attempt: 2 })).ok).toBe(false);
+    expect(await store().requestResolution(input)).toEqual({ ok: true, record: unknown });
+    expect(await current(store(), key())).toEqual(unknown);
+    const entries = await store().audit(key());
+    expect(entries.map((entry) => [entry.event, entry.actor, entry.attempt])).toEqual([
+      ['resolution_requested', 'alice', 1],
+    ]);
+    expect(JSON.parse(entries[0]?.detail ?? 'null')).toMatchObject({
+      id: 'req-1',
+      state: 'released',
+      reason: input.reason,
+    });
+    // The approval is a resolve with its evidence, kept in the resolved entry on every store.
+    const evidence = { kind: 'second-person', request: 'req-1', requestedBy: 'alice', approvedBy: 'bob' };
+    const resolved = await store().resolve({
+      key: key(),
+      attempt: 1,
+      state: 'released',
+      reason: input.reason,
+      actor: 'bob',
+      ttlMs: HOUR_MS,
+      tombstoneMs: HOUR_MS,
+      evidence: JSON.stringify(evidence),
+    });
+    expect(resolved.ok).toBe(true);
+    const entry = (await store().audit(key())).find((e) => e.event === 'resolved');
+    expect(JSON.parse(entry?.detail ?? 'null')).toMatchObject({ evidence });
+    expect((await store().requestResolution(input)).ok).toBe(false);
   });
 
   it('resolve is refused on a live in-flight record and allowed once its lease lapsed', async () => {
