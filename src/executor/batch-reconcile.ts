@@ -186,7 +186,7 @@ async function lookup(
   if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) return 'unknown';
   const resolution =
     answer.status === 'found'
-      ? foundResolution(behaviour, answer)
+      ? foundResolution(behaviour, answer, policy.maxResultBytes)
       : {
           // "absent" opens a new attempt: released, so the next run performs it.
           state: RecordState.Released,

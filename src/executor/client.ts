@@ -4,6 +4,7 @@ import {
   InvalidKeyInputError,
   LeaseLostError,
   OverrideRefusedError,
+  PayloadTooLargeError,
   ResolveRefusedError,
   RetrySafeError,
 } from '../errors/errors.ts';
@@ -234,6 +235,10 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       const payload: unknown =
         definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
       const canonical = canonicalize(payload);
+      const bytes = Buffer.byteLength(canonical, 'utf8');
+      if (bytes > policy.maxPayloadBytes) {
+        throw new PayloadTooLargeError('payload', bytes, policy.maxPayloadBytes, 'maxPayloadBytes');
+      }
       return {
         operation: id,
         key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
@@ -303,6 +308,11 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
       const policy = policies.get(record.operation) ?? defaults;
       const result = resolution.state === 'succeeded' ? encodeResult(resolution.result) : null;
+      // A person's result is refused rather than dropped: they can give a smaller one or none.
+      const bytes = result === null ? 0 : Buffer.byteLength(result, 'utf8');
+      if (bytes > policy.maxResultBytes) {
+        throw new PayloadTooLargeError('result', bytes, policy.maxResultBytes, 'maxResultBytes');
+      }
       const resolved = await guard(
         () =>
           store.resolve({

@@ -3,7 +3,7 @@ import { publish } from '../diagnostics.ts';
 import { OutcomeUnknownError } from '../errors/errors.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import type { Lease, Store } from '../stores/types.ts';
-import { encodeResult } from './outcome.ts';
+import { storableResult } from './outcome.ts';
 import type { LookupAnswer } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
@@ -75,17 +75,21 @@ export async function askProvider<T>(
 export function foundResolution<T>(
   behaviour: Behaviour<never, T>,
   answer: Extract<LookupAnswer<T>, { status: 'found' }>,
+  maxResultBytes: number,
 ): {
   state: typeof RecordState.Succeeded;
-  result: ReturnType<typeof encodeResult>;
+  result: string | null;
   providerRef: string | null;
   reason: string;
 } {
+  const stored = storableResult(answer.value, maxResultBytes);
   return {
     state: RecordState.Succeeded,
-    result: encodeResult(answer.value),
+    result: stored.result,
     providerRef: answer.providerRef ?? providerRefOf(behaviour, answer.value),
-    reason: 'reconciled: the provider lookup found the write',
+    reason:
+      'reconciled: the provider lookup found the write' +
+      (stored.reason === null ? '' : `; ${stored.reason}`),
   };
 }
 
@@ -127,7 +131,7 @@ export async function reconcile<I, T>(
           store.resolve({
             key: call.key,
             attempt: record.attempt,
-            ...foundResolution(call.behaviour, answer),
+            ...foundResolution(call.behaviour, answer, call.policy.maxResultBytes),
             actor: 'reconciler',
             ttlMs: call.policy.ttlMs,
             tombstoneMs: call.policy.tombstoneMs,

@@ -24,7 +24,7 @@ export function nextLink(answer: HttpAnswer): string | undefined {
     if (end === -1) return undefined;
     const following = header.indexOf('<', end + 1);
     const params = header.slice(end + 1, following === -1 ? header.length : following);
-    if (relations(params).includes('next')) return header.slice(start + 1, end);
+    if (params.includes('rel') && relations(params).includes('next')) return header.slice(start + 1, end);
     start = following;
   }
   return undefined;
