@@ -4,6 +4,8 @@ import type { Ledger } from './provider/protocol.ts';
 export interface Figures {
   readonly impl: string;
   readonly store: string;
+  /** The provider's mode (`--provider`); runs saved before the modes existed were `lenient`. */
+  readonly provider?: string;
   readonly seed: number;
   readonly schedule_digest: string;
   /** Logical operations the workload meant to perform, each exactly once. */
@@ -17,6 +19,11 @@ export interface Figures {
   readonly lost: number;
   /** Operations still not known done after reconciliation. */
   readonly unknown_unresolved: number;
+  /**
+   * Operations with a delivery that never ended (nothing else finished for a long while after it) or a
+   * record still `in_flight` after reconciliation.
+   */
+  readonly stuck?: number;
   /** Operations the run left unknown (or with no successful delivery) before reconciliation. */
   readonly unknown_after_run: number;
   /** `late_write` audit entries: stale holders' settlements the store refused (retrysafe only). */

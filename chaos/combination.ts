@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { countLedger, type Figures } from './check.ts';
 import type { ImplName, StoreName } from './impls/types.ts';
 import { WorkerPool } from './pool.ts';
+import { strictMode, type ProviderMode } from './provider/modes.ts';
 import { startProvider } from './provider/process.ts';
 import { auditRetrysafe } from './retrysafe-audit.ts';
 import { generateScenario, scenarioDigest, type Scenario, type Trigger } from './scenario.ts';
@@ -20,8 +21,10 @@ export interface CombinationOptions {
   readonly seed: number;
   /** Deliveries one worker runs at once. @default 4 */
   readonly concurrency?: number;
-  /** Provider honours `Idempotency-Key`. @default false */
+  /** Lenient provider honours `Idempotency-Key`. @default false */
   readonly nativeKeys?: boolean;
+  /** How the provider treats idempotency keys (modes.ts). @default 'lenient' */
+  readonly providerMode?: ProviderMode;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
 }
@@ -34,6 +37,11 @@ const RECONCILE_ROUNDS = 5;
 const RECONCILE_PAUSE_MS = 1_000;
 /** A frozen holder stays frozen until its op's redelivery is answered, or this long. */
 const MAX_STOP_MS = WAIT_MS + 4 * LEASE_MS;
+/**
+ * Deliveries still running when nothing else has finished for this long are stuck: a legitimate one
+ * ends well before (8 tries of at most a wait and a backoff each).
+ */
+const STUCK_WAIT_MS = 20_000;
 
 type DoneEvent = Extract<WorkerEvent, { type: 'done' }>;
 
@@ -47,7 +55,12 @@ export async function runCombination(
 ): Promise<{ figures: Figures; scenario: Scenario }> {
   const started = Date.now();
   const log = options.log ?? (() => undefined);
+  const providerMode = options.providerMode ?? 'lenient';
+  const strict = strictMode(providerMode) !== undefined;
+  // A periodic reconciliation job runs no more often than the provider's lookup settles.
+  const reconcilePauseMs = Math.max(RECONCILE_PAUSE_MS, strictMode(providerMode)?.lookupSettleMs ?? 0);
   const scenario = generateScenario({
+    hangs: strict,
     seed: options.seed,
     ops: options.ops,
     workers: options.workers,
@@ -67,6 +80,8 @@ export async function runCombination(
       dir,
       {
         faults: scenario.faults,
+        mode: providerMode,
+        seed: options.seed,
         nativeKeys: options.nativeKeys ?? false,
         timeoutHoldMs: CALL_TIMEOUT_MS + 700,
         stopHoldMs: 300,
@@ -87,6 +102,10 @@ export async function runCombination(
       wake?.();
     };
     let redeliveryCount = 0;
+    /** Deliveries of a closed pool are not delivered again: the run has moved on. */
+    let closing = false;
+    /** When a delivery last finished or was dispatched: a drain with no progress for long ends. */
+    let lastProgress = Date.now();
     const redeliver = (op: string): Trigger => {
       redeliveries++;
       return { id: `r${++redeliveryCount}`, op, kill: null };
@@ -98,12 +117,16 @@ export async function runCombination(
       provider: provider.url,
       leaseMs: LEASE_MS,
       waitMs: WAIT_MS,
-      callTimeoutMs: CALL_TIMEOUT_MS,
+      // The strict modes: no client timeout in any implementation's code (a library's deadline must end
+      // a call the provider never answers).
+      callTimeoutMs: strict ? null : CALL_TIMEOUT_MS,
+      providerMode,
       lookup,
       caller: lookup ? 'reconciler' : 'worker',
       maxTries: MAX_TRIES,
     });
     const onDone = (event: DoneEvent): void => {
+      lastProgress = Date.now();
       const list = outcomes.get(event.op) ?? [];
       list.push(event);
       outcomes.set(event.op, list);
@@ -114,6 +137,7 @@ export async function runCombination(
       onDone,
       onLost: (lost) => {
         // The trigger redelivers what a dead worker had taken (at-least-once delivery).
+        if (closing) return;
         for (const trigger of lost) queue.unshift([redeliver(trigger.op)]);
         poke();
       },
@@ -145,6 +169,7 @@ export async function runCombination(
       });
     }
 
+    const stuckDeliveries = new Set<string>();
     const drain = async (
       target: WorkerPool,
       groups: Trigger[][],
@@ -154,6 +179,7 @@ export async function runCombination(
       const total = groups.length;
       let dispatched = 0;
       let restarting: Promise<void> | undefined;
+      lastProgress = Date.now();
       for (;;) {
         while (queue.length > 0) {
           const group = queue[0];
@@ -161,6 +187,7 @@ export async function runCombination(
           const free = target.free();
           if (free.length < Math.min(group.length, Math.max(1, options.workers))) break;
           queue.shift();
+          lastProgress = Date.now();
           group.forEach((trigger, n) => {
             const slot = free[n % free.length];
             if (slot !== undefined) target.send(slot.slot, trigger);
@@ -176,7 +203,14 @@ export async function runCombination(
             }
           }
         }
-        if (queue.length === 0 && target.busy() === 0 && stopsInProgress.size === 0) break;
+        if (queue.length === 0 && stopsInProgress.size === 0) {
+          if (target.busy() === 0) break;
+          if (Date.now() - lastProgress > STUCK_WAIT_MS) {
+            for (const trigger of target.running()) stuckDeliveries.add(trigger.op);
+            log(`${options.impl}/${options.store}: ${target.busy()} deliveries stuck, moving on`);
+            break;
+          }
+        }
         await new Promise<void>((resolve) => {
           wake = resolve;
           setTimeout(resolve, 200);
@@ -197,7 +231,10 @@ export async function runCombination(
       scenario.lateReplays.map((trigger) => [trigger]),
       null,
     );
-    await pool.close();
+    closing = true;
+    // A stuck delivery never ends by itself: its worker is killed after a short grace.
+    await pool.close(stuckDeliveries.size > 0 ? 2_000 : undefined);
+    closing = false;
 
     const pending = (): string[] =>
       scenario.ops.filter((op) => !(outcomes.get(op) ?? []).some((event) => event.outcome.status === 'ok'));
@@ -236,9 +273,10 @@ export async function runCombination(
         left = await toReconcile();
         // Like a periodic job: the next round comes a while later (a lookup's "absent" is trusted only
         // after the attempt's store time, which a skewed SQLite worker may have set ahead).
-        if (left.length > 0) await sleep(RECONCILE_PAUSE_MS);
+        if (left.length > 0) await sleep(reconcilePauseMs);
       }
-      await reconciler.close();
+      closing = true;
+      await reconciler.close(stuckDeliveries.size > 0 ? 2_000 : undefined);
     }
 
     const counts = countLedger(scenario.ops, await provider.ledger());
@@ -250,6 +288,9 @@ export async function runCombination(
         : undefined;
     const unresolved = new Set(pending());
     for (const { op } of audit?.notSucceeded ?? []) unresolved.add(op);
+    // Stuck: a delivery that never ended, or a record still in flight after everything.
+    const stuck = new Set(stuckDeliveries);
+    for (const { op, state } of audit?.notSucceeded ?? []) if (state === 'in_flight') stuck.add(op);
 
     const violations: string[] = [];
     for (const { op, effects } of counts.wrong.slice(0, 20)) {
@@ -259,7 +300,7 @@ export async function runCombination(
             (outcomes.get(op) ?? []).map((e) => [
               e.trigger,
               e.outcome.status,
-              'detail' in e.outcome ? e.outcome.detail : '',
+              'detail' in e.outcome ? e.outcome.detail.slice(0, 160) : '',
             ]),
           ),
       );
@@ -268,6 +309,8 @@ export async function runCombination(
     if (audit !== undefined && audit.lateWrites < staleHolders) {
       violations.push(`${staleHolders} stale holders but only ${audit.lateWrites} late writes refused`);
     }
+    if (stuck.size > 0)
+      violations.push(`${stuck.size} operations stuck: ${JSON.stringify([...stuck].slice(0, 5))}`);
     if (unresolved.size > 0)
       violations.push(
         `${unresolved.size} operations unresolved: ` +
@@ -283,6 +326,7 @@ export async function runCombination(
     const figures: Figures = {
       impl: options.impl,
       store: options.store,
+      provider: providerMode,
       seed: options.seed,
       schedule_digest: scenarioDigest(scenario),
       logical: scenario.ops.length,
@@ -291,6 +335,7 @@ export async function runCombination(
       ops_with_duplicates: counts.opsWithDuplicates,
       lost: counts.lost,
       unknown_unresolved: unresolved.size,
+      stuck: stuck.size,
       unknown_after_run: unknownAfterRun.length,
       late_writes_refused: audit?.lateWrites ?? null,
       stale_holders: staleHolders,

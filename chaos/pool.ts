@@ -102,6 +102,11 @@ export class WorkerPool {
       .sort((a, b) => b.free - a.free);
   }
 
+  /** Deliveries sent and not answered yet. */
+  running(): Trigger[] {
+    return this.#slots.flatMap((slot) => [...slot.inFlight.values()]);
+  }
+
   busy(): number {
     return this.#slots.reduce((sum, slot) => sum + slot.inFlight.size, 0);
   }

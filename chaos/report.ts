@@ -4,6 +4,8 @@ import { format } from 'prettier';
 import type { Figures } from './check.ts';
 import { REPO_ROOT } from './child.ts';
 import { combinations } from './combinations.ts';
+import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE } from './provider/modes.ts';
+import { STORES } from './impls/types.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -12,24 +14,33 @@ export interface ReportInput {
   readonly seed: number;
   readonly ops: number;
   readonly workers: number;
+  /** The provider mode the short runs used. @default 'lenient' */
+  readonly provider?: string;
   /** Where the long runs' files are. @default LONG_RUNS_DIR */
   readonly longRunsDir?: string;
 }
 
-/** One long run of one combination, as `--save-long-run` writes it to `chaos/long-runs/<impl>-<store>.json`. */
+/**
+ * One long run of one combination in one provider mode, as `--save-long-run` writes it to
+ * `chaos/long-runs/<impl>-<store>-<mode>.json`.
+ */
 export type LongRun = Partial<Figures> & {
   readonly impl: string;
   readonly store: string;
+  /** Absent in runs saved before the modes existed: `lenient`. */
+  readonly provider?: string;
   /** The command line the run was started with. */
   readonly command: string;
 };
 
 export const LONG_RUNS_DIR = join(REPO_ROOT, 'chaos', 'long-runs');
 
-/** The file a combination's long run is saved in. */
-export function longRunFile(impl: string, store: string, dir: string = LONG_RUNS_DIR): string {
-  return join(dir, `${impl}-${store}.json`);
+/** The file a combination's long run in a provider mode is saved in. */
+export function longRunFile(impl: string, store: string, mode: string, dir: string = LONG_RUNS_DIR): string {
+  return join(dir, `${impl}-${store}-${mode}.json`);
 }
+
+const modeOf = (run: { provider?: string | undefined }): string => run.provider ?? 'lenient';
 
 /** Every `*.json` file in `dir` (none when the directory does not exist). */
 export async function readLongRuns(dir: string = LONG_RUNS_DIR): Promise<LongRun[]> {
@@ -59,6 +70,7 @@ const COLUMNS = [
   'lost',
   'unknown_after_run',
   'unknown_unresolved',
+  'stuck',
   'stale_holders',
   'late_writes_refused',
   'kills',
@@ -73,43 +85,91 @@ const COLUMNS = [
  * combinations after them), a line for each combination with no file, and each file's note.
  */
 function renderLongRuns(runs: readonly LongRun[]): string {
-  const order = combinations('all', 'all').map(({ impl, store }) => `${impl}/${store}`);
+  // Every combination with the lenient provider (the original long runs), and retrysafe on every store
+  // in every strict mode (the bar for those modes).
+  const order = [
+    ...combinations('all', 'all').map(({ impl, store }) => `${impl}/${store}/lenient`),
+    ...PROVIDER_MODES.filter((mode) => mode !== 'lenient').flatMap((mode) =>
+      STORES.map((store) => `retrysafe/${store}/${mode}`),
+    ),
+  ];
+  const id = (run: LongRun): string => `${run.impl}/${run.store}/${modeOf(run)}`;
   const rank = (run: LongRun): number => {
-    const at = order.indexOf(`${run.impl}/${run.store}`);
+    const at = order.indexOf(id(run));
     return at < 0 ? order.length : at;
   };
   const sorted = [...runs].sort((a, b) => rank(a) - rank(b));
   const table = [
-    `| impl | store | ${COLUMNS.join(' | ')} | command |`,
-    `|---|---|${COLUMNS.map(() => '---:').join('|')}|---|`,
+    `| impl | store | provider | ${COLUMNS.join(' | ')} | command |`,
+    `|---|---|---|${COLUMNS.map(() => '---:').join('|')}|---|`,
     ...sorted.map(
       (run) =>
-        `| ${run.impl} | ${run.store} | ${COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
+        `| ${run.impl} | ${run.store} | ${modeOf(run)} | ${COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
         `\`${run.command}\` |`,
     ),
   ].join('\n');
-  const name = (run: { impl: string; store: string }): string => `${run.impl} on ${run.store}`;
-  const missing = order.filter((key) => !sorted.some((run) => `${run.impl}/${run.store}` === key));
+  const name = (run: LongRun): string => `${run.impl} on ${run.store} (${modeOf(run)})`;
+  const missing = order.filter((key) => !sorted.some((run) => id(run) === key));
   const notes = sorted
     .filter((run) => run.note !== undefined && run.note !== '')
     .map((run) => `- **${name(run)}**: ${run.note ?? ''}`);
   return [
     `Each row is one run of one combination with \`--save-long-run\`, which writes the run's \`--json\`
-output and the command line it ran with to \`chaos/long-runs/<impl>-<store>.json\`; \`--report\` renders
+output and the command line it ran with to \`chaos/long-runs/<impl>-<store>-<mode>.json\`; \`--report\` renders
 this table from those files and does not run them (\`--report --render-only\` renders this page again from
 \`chaos/report-run.json\`, what the last \`--report\` ran, and the long-run files, without running anything).
 The command column has each run's flags (concurrency 4
 per worker unless it says otherwise). \`duration_s\` depends on the machine and what else it was running.
-\`late_writes_refused\` is n/a where the implementation keeps no audit of refused writes.`,
+\`late_writes_refused\` is n/a where the implementation keeps no audit of refused writes, \`stuck\` where the run was
+saved before it was counted.`,
     sorted.length === 0 ? 'No long run has been saved yet.' : table,
     notes.length === 0 ? '' : `Notes on single runs:\n\n${notes.join('\n')}`,
     missing.length === 0
       ? ''
-      : `Not run yet at 10,000 operations: ${missing.map((key) => key.replace('/', ' on ')).join(', ')}.`,
+      : `Not run yet at 10,000 operations: ${missing
+          .map((key) => {
+            const [impl, store, mode] = key.split('/');
+            return `${impl ?? ''} on ${store ?? ''} (${mode ?? ''})`;
+          })
+          .join(', ')}.`,
   ]
     .filter((part) => part !== '')
     .join('\n\n');
 }
+
+const seconds = (ms: number): string => `${Math.round(ms / 100) / 10} s`;
+
+/** What each provider mode does, from the modes' own numbers. */
+const PROVIDER_SECTION = `  - \`lenient\` (the default, the harness's original provider, kept so long runs stay comparable): it
+    ignores idempotency keys (with \`--native-keys\` it caches successes under \`Idempotency-Key\` and answers
+    409 while the first request runs), never stores a failed answer, never forgets a key, has a lookup that
+    is consistent at once, marks its no-effect answers (\`x-no-effect\`), and answers every request (a
+    "timeout after the effect" is an answer later than every implementation's own 800 ms client timeout).
+  - The strict modes play shared/reference/provider-idempotency-semantics.md in compressed time (one real
+    hour is ${seconds(3_600_000 / TIME_SCALE)}), never kinder. Every implementation's \`call\` has **no client timeout**: some requests are
+    never answered (before or after the effect; 3% of the otherwise unfaulted operations), so only a
+    library's own attempt deadline can end them. The lookup is a list or search by a marker in the body
+    (the operation's id) that lags behind writes by up to the settle delay. No answer carries a no-effect
+    marker: a 503 or 409 is whatever the mode says it is.
+  - \`stripe\`: every answer once execution began, 5xx before or after the effect included, is stored under
+    \`Idempotency-Key\` and replayed with \`Idempotent-Replayed: true\`; 409 \`idempotency_key_in_use\` while the
+    first request runs; another body under a used key is refused with 400 \`idempotency_error\`; keys are
+    forgotten ${seconds(STRICT_MODES.stripe.retentionMs)} (24 h) after their first request; the search lags up to ${seconds(STRICT_MODES.stripe.lookupLagMaxMs)} (the profile's 1 h).
+  - \`checkout\`: only 2xx answers are kept under \`Cko-Idempotency-Key\`; a 4xx/5xx leaves the key free and
+    the next request with it is attempted again (a 500 after the effect, then a retry, is a second charge);
+    409 while in progress; mismatch not checked (not documented); ${seconds(STRICT_MODES.checkout.retentionMs)} retention; the list lags up to
+    ${seconds(STRICT_MODES.checkout.lookupLagMaxMs)} (the profile's 1 min).
+  - \`ietf\`: the draft's 400 without a key, 409 while the original runs, 422 for another payload; every
+    answer is stored and replayed without a replay marker (the draft names none), so a stored 5xx burns the
+    key silently; ${seconds(STRICT_MODES.ietf.retentionMs)} retention; the list lags up to ${seconds(STRICT_MODES.ietf.lookupLagMaxMs)}.
+  - \`no-native-key\`: no key honoured at all: every request that arrives writes; a marker and a list that
+    lags up to ${seconds(STRICT_MODES['no-native-key'].lookupLagMaxMs)} are all there is.
+  - With a native key, the implementations other than retrysafe send the operation's id in the mode's key
+    header (a stable key, what a careful user of that API sends); retrysafe sends its provider key (UUIDv5
+    of key and generation), declares the mode's retention (\`resendWithinMs\`) and settle delay
+    (\`lookupSettleMs\`), reads answers with the mode's profile from \`src/providers/\` (\`classify(stripe)\`,
+    \`classify(checkout)\`, \`classify(idempotencyKeyHeader(...))\`; no-native-key: 4xx other than
+    408/409/425/429 refused, the rest unknown) and looks the write up by marker in every process.`;
 
 /**
  * docs/reliability.md: the scenario mix, the command and seed, one row per implementation and store,
@@ -117,10 +177,11 @@ per worker unless it says otherwise). \`duration_s\` depends on the machine and 
  */
 export async function renderReport(input: ReportInput): Promise<string> {
   const table = [
-    `| impl | store | ${COLUMNS.join(' | ')} |`,
-    `|---|---|${COLUMNS.map(() => '---:').join('|')}|`,
+    `| impl | store | provider | ${COLUMNS.join(' | ')} |`,
+    `|---|---|---|${COLUMNS.map(() => '---:').join('|')}|`,
     ...input.rows.map(
-      (row) => `| ${row.impl} | ${row.store} | ${COLUMNS.map((c) => String(row[c] ?? 'n/a')).join(' | ')} |`,
+      (row) =>
+        `| ${row.impl} | ${row.store} | ${modeOf(row)} | ${COLUMNS.map((c) => String(row[c] ?? 'n/a')).join(' | ')} |`,
     ),
   ].join('\n');
   const mix = Object.entries(input.mix)
@@ -146,8 +207,9 @@ ${input.workers} worker processes, each running up to 4 deliveries at once.
 ## What the harness does
 
 - A downstream API in its own process (\`chaos/provider/server.ts\`) keeps a ledger of effects per logical
-  operation, injects the scheduled fault on each request and offers a lookup. It ignores idempotency keys
-  unless \`--native-keys\` is given, so the idempotency layer has to do the work.
+  operation, injects the scheduled fault on each request and offers a lookup. How it treats idempotency
+  keys is its mode, \`--provider MODE\` (\`chaos/provider/modes.ts\`); this page's short runs used \`${input.provider ?? 'lenient'}\`.
+${PROVIDER_SECTION}
 - Worker processes (\`chaos/worker/main.ts\`) run the automation (one charge per delivered operation, up to
   8 tries with backoff on transient errors) through one implementation on one store. A delivery whose worker
   died is delivered again (an at-least-once trigger).
@@ -180,9 +242,11 @@ ${input.workers} worker processes, each running up to 4 deliveries at once.
   state and are not re-run.
 - The checker counts effects per operation on the provider's ledger: \`duplicates\` (effects beyond the
   first), \`lost\` (intended operations with no effect), \`unknown_unresolved\` (operations still not known
-  done), and for retrysafe the \`late_write\` audit entries against the deliveries told their claim was lost.
+  done after the final replay and reconciliation), \`stuck\` (a delivery that never ended: still running
+  when nothing else had finished for 20 s; or, for retrysafe, a record still \`in_flight\` at the end), and
+  for retrysafe the \`late_write\` audit entries against the deliveries told their claim was lost.
 
-## Long run: 10,000 logical operations per implementation and store
+## Long run: 10,000 logical operations per implementation, store and provider mode
 
 ${longRuns}
 

@@ -1,11 +1,13 @@
 /**
- * `npm run chaos -- --impl NAME --store NAME --ops N --workers W --seed S [--json] [--native-keys]
- * [--print-schedule] [--report [--render-only]] [--save-long-run]`: runs the fault-injection harness and
- * prints what each implementation did. `--impl all --store all` runs every combination; `--report` also
+ * `npm run chaos -- --impl NAME --store NAME --provider MODE --ops N --workers W --seed S [--json]
+ * [--native-keys] [--print-schedule] [--report [--render-only]] [--save-long-run]`: runs the
+ * fault-injection harness and prints what each implementation did. `--provider` is how the provider
+ * treats idempotency keys: `lenient` (the default, the harness's original provider), `stripe`,
+ * `checkout`, `ietf` or `no-native-key` (chaos/provider/modes.ts). `--impl all --store all` runs every combination; `--report` also
  * writes docs/reliability.md, with the long runs saved in chaos/long-runs/ (and keeps what it ran in
  * chaos/report-run.json, from which `--report --render-only` renders the page again without running);
  * `--save-long-run` (one combination) saves the run's `--json` object and this command line as
- * chaos/long-runs/<impl>-<store>.json.
+ * chaos/long-runs/<impl>-<store>-<mode>.json.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { REPO_ROOT } from './child.ts';
 import { combinations, type Combination } from './combinations.ts';
 import { runCombination } from './combination.ts';
 import type { Figures } from './check.ts';
+import { PROVIDER_MODES, providerMode } from './provider/modes.ts';
 import { LONG_RUNS_DIR, longRunFile, renderReport, type ReportInput } from './report.ts';
 import { scenarioMix } from './scenario.ts';
 
@@ -22,6 +25,7 @@ const { values } = parseArgs({
   options: {
     impl: { type: 'string', default: 'retrysafe' },
     store: { type: 'string', default: 'sqlite' },
+    provider: { type: 'string', default: 'lenient' },
     ops: { type: 'string', default: '300' },
     workers: { type: 'string', default: '3' },
     seed: { type: 'string' },
@@ -74,6 +78,12 @@ async function main(): Promise<void> {
   const concurrency = integer('concurrency', values.concurrency);
   const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : integer('seed', values.seed);
   const selected: Combination[] = combinations(impl, store);
+  const mode = providerMode(values.provider);
+  if (values['native-keys'] && mode !== 'lenient') {
+    throw new Error(
+      `--native-keys goes with --provider lenient; the other modes (${PROVIDER_MODES.join(', ')}) have their own keys`,
+    );
+  }
   if (values['save-long-run'] && (report || selected.length !== 1)) {
     throw new Error(
       '--save-long-run saves one combination: give one --impl and one --store, without --report',
@@ -82,7 +92,9 @@ async function main(): Promise<void> {
   const log = (line: string): void => {
     process.stderr.write(`[chaos] ${line}\n`);
   };
-  log(`seed ${seed}; ${selected.length} combination(s); ${ops} operations each; ${workers} workers`);
+  log(
+    `seed ${seed}; provider ${mode}; ${selected.length} combination(s); ${ops} operations each; ${workers} workers`,
+  );
 
   const rows: Figures[] = [];
   let mix: Record<string, number> = {};
@@ -94,6 +106,7 @@ async function main(): Promise<void> {
       seed,
       concurrency,
       nativeKeys: values['native-keys'],
+      providerMode: mode,
       log,
     });
     mix = scenarioMix(scenario);
@@ -101,7 +114,8 @@ async function main(): Promise<void> {
     log(`schedule ${figures.schedule_digest}: ${JSON.stringify(mix)}`);
     log(
       `${figures.impl}/${figures.store}: ${figures.effects} effects for ${figures.logical} operations, ` +
-        `${figures.duplicates} duplicates, ${figures.lost} lost, ${figures.unknown_unresolved} unresolved ` +
+        `${figures.duplicates} duplicates, ${figures.lost} lost, ${figures.unknown_unresolved} unresolved, ` +
+        `${figures.stuck ?? 0} stuck ` +
         `(${figures.duration_s} s)`,
     );
     for (const violation of figures.violations) log(`  ${violation}`);
@@ -112,15 +126,16 @@ async function main(): Promise<void> {
   if (values.json || !report)
     process.stdout.write(`${JSON.stringify(single ? rows[0] : rows, null, values.json ? 0 : 2)}\n`);
   if (values['save-long-run'] && rows[0] !== undefined) {
-    const path = longRunFile(rows[0].impl, rows[0].store);
+    const path = longRunFile(rows[0].impl, rows[0].store, mode);
     await mkdir(LONG_RUNS_DIR, { recursive: true });
     const text = JSON.stringify({ ...rows[0], command: commandLine() }, null, 2);
     await writeFile(path, await format(text, { parser: 'json' }));
     log(`wrote ${path}`);
   }
   if (report) {
-    const command = `npm run chaos -- --report --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
-    const input = { rows, mix, command, seed, ops, workers };
+    const provider = mode === 'lenient' ? '' : ` --provider ${mode}`;
+    const command = `npm run chaos -- --report${provider} --ops ${ops} --workers ${workers} --concurrency ${concurrency} --seed ${seed}`;
+    const input = { rows, mix, command, seed, ops, workers, provider: mode };
     await writeFile(REPORT_RUN_FILE, await format(JSON.stringify(input), { parser: 'json' }));
     await writeReport(input);
   }

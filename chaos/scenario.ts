@@ -14,6 +14,8 @@ export type KillPoint = (typeof KILL_POINTS)[number];
  * - `500-before-effect` / `500-after-effect`: a 500 with no guarantee either way (unknown to the caller).
  * - `503-no-effect` / `409-in-progress`: answers that guarantee nothing happened ("retry later").
  * - `hold-for-stop`: apply the effect, announce it, answer late: the harness freezes the caller meanwhile.
+ * - `hang-before-effect` / `hang-after-effect` (strict provider modes only): never answer, before or
+ *   after applying the effect; the connection stays open until the client gives up.
  */
 export const FAULTS = [
   'ok',
@@ -26,6 +28,8 @@ export const FAULTS = [
   '503-no-effect',
   '409-in-progress',
   'hold-for-stop',
+  'hang-before-effect',
+  'hang-after-effect',
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
@@ -72,6 +76,8 @@ export const MIX = {
   } satisfies Partial<Record<Fault, number>>,
   /** Chance that a faulted operation's second request is faulted too. */
   secondFault: 0.2,
+  /** Strict provider modes: share of otherwise unfaulted operations whose first request is never answered. */
+  hang: 0.03,
 } as const;
 
 export interface ScenarioOptions {
@@ -81,6 +87,11 @@ export interface ScenarioOptions {
   readonly leaseMs: number;
   /** Whether the store has a server to restart. */
   readonly restartable: boolean;
+  /**
+   * Add never-answered requests (strict provider modes). They are drawn from a second generator, so the
+   * rest of the schedule is the same as without them. @default false
+   */
+  readonly hangs?: boolean;
 }
 
 function pickFault(roll: number): Fault {
@@ -126,6 +137,18 @@ export function generateScenario(options: ScenarioOptions): Scenario {
     const copies = rng.chance(MIX.duplicateTrigger) ? rng.int(2, 3) : 1;
     groups.push(Array.from({ length: copies }, (_, n) => trigger(op, n === 0 ? kill : null)));
     if (rng.chance(MIX.lateReplay)) lateReplays.push(trigger(op, null));
+  }
+
+  if (options.hangs === true) {
+    const hangRng = seededRng(options.seed ^ 0x4a4e47);
+    const stopped = new Set(stops);
+    const killed = new Set(groups.flatMap((group) => group.filter((t) => t.kill !== null).map((t) => t.op)));
+    for (const op of ops) {
+      const roll = hangRng.next();
+      const before = hangRng.chance(0.5);
+      if (faults[op] !== undefined || stopped.has(op) || killed.has(op) || roll >= MIX.hang) continue;
+      faults[op] = [before ? 'hang-before-effect' : 'hang-after-effect'];
+    }
   }
 
   const skew = 2 * options.leaseMs;

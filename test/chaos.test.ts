@@ -1,11 +1,17 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCombination } from '../chaos/combination.ts';
 import { combinations } from '../chaos/combinations.ts';
 import type { StoreName } from '../chaos/impls/types.ts';
+import { chargeBody, searchCharges } from '../chaos/provider/call.ts';
+import { KeyedRequests } from '../chaos/provider/keyed.ts';
+import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE, type ProviderMode } from '../chaos/provider/modes.ts';
+import { startProvider } from '../chaos/provider/process.ts';
+import type { Ledger } from '../chaos/provider/protocol.ts';
 import { longRunFile, readLongRuns, renderReport } from '../chaos/report.ts';
+import type { Fault } from '../chaos/scenario.ts';
 
 /**
  * A short fixed-seed chaos run of retrysafe on every store: kill -9 at the four points, a frozen holder
@@ -45,7 +51,7 @@ describe('chaos: combinations and the report', () => {
     try {
       const command = 'npm run chaos -- --impl express-idempotency --store redis --ops 10000 --save-long-run';
       await writeFile(
-        longRunFile('express-idempotency', 'redis', dir),
+        longRunFile('express-idempotency', 'redis', 'lenient', dir),
         JSON.stringify({
           impl: 'express-idempotency',
           store: 'redis',
@@ -69,13 +75,14 @@ describe('chaos: combinations and the report', () => {
       });
       const section = text.slice(text.indexOf('## Long run'), text.indexOf('## Scenario mix'));
       expect(section).toMatch(
-        // logical, effects, duplicates, ops_with_duplicates, lost, unknown_after_run, unknown_unresolved,
-        // stale_holders, late_writes_refused: figures a file lacks read n/a.
-        /\| express-idempotency +\| redis +\| +10000 \| +10987 \| +1234 \| +n\/a \| +56 \| +n\/a \| +78 \| +n\/a \| +n\/a \|/,
+        // provider (lenient: a file saved before the modes), logical, effects, duplicates,
+        // ops_with_duplicates, lost, unknown_after_run, unknown_unresolved, stuck, stale_holders,
+        // late_writes_refused: figures a file lacks read n/a.
+        /\| express-idempotency +\| redis +\| lenient +\| +10000 \| +10987 \| +1234 \| +n\/a \| +56 \| +n\/a \| +78 \| +n\/a \| +n\/a \| +n\/a \|/,
       );
       expect(section).toContain(`\`${command}\``);
       expect(section).toMatch(
-        /Not run yet at 10,000 operations: retrysafe on sqlite, .*node-idempotency on redis\./,
+        /Not run yet at 10,000 operations: retrysafe on sqlite \(lenient\), .*node-idempotency on redis \(lenient\), retrysafe on sqlite \(stripe\), .*retrysafe on redis \(no-native-key\)\./,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -88,6 +95,169 @@ describe('chaos: combinations and the report', () => {
     for (const run of runs) {
       expect(combinations('all', 'all')).toContainEqual({ impl: run.impl, store: run.store });
       expect(run.command).toMatch(/^npm run chaos -- /);
+      // A strict mode's run names it on its command line; runs saved before the modes were lenient.
+      const mode = run.provider ?? 'lenient';
+      expect(PROVIDER_MODES).toContain(mode);
+      if (mode !== 'lenient') expect(run.command).toContain(`--provider ${mode}`);
     }
+  });
+});
+
+describe('chaos provider: strict modes play the reference semantics', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rs-chaos-provider-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function provider(
+    mode: ProviderMode,
+    faults: Record<string, Fault[]>,
+  ): Promise<{ url: string; ledger: () => Promise<Ledger>; stop: () => Promise<void> }> {
+    const sub = await mkdtemp(join(dir, `${mode}-`));
+    return startProvider(
+      sub,
+      { faults, mode, seed: 1, nativeKeys: false, timeoutHoldMs: 100, stopHoldMs: 10 },
+      () => undefined,
+    );
+  }
+
+  async function post(
+    url: string,
+    op: string,
+    headers: Record<string, string>,
+    marker: string | undefined = op,
+  ): Promise<{ status: number; body: unknown; replayed: string | null }> {
+    const response = await fetch(`${url}/charges`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: chargeBody(op, marker),
+    });
+    return {
+      status: response.status,
+      body: await response.json(),
+      replayed: response.headers.get('idempotent-replayed'),
+    };
+  }
+
+  it('stripe: a 500 before the effect is stored under the key and replayed, marked; a new key is performed', async () => {
+    const p = await provider('stripe', { a: ['500-before-effect'] });
+    try {
+      expect(await post(p.url, 'a', { 'idempotency-key': 'k1' })).toMatchObject({
+        status: 500,
+        replayed: null,
+      });
+      expect(await post(p.url, 'a', { 'idempotency-key': 'k1' })).toMatchObject({
+        status: 500,
+        replayed: 'true',
+      });
+      expect((await p.ledger()).effects['a'] ?? 0).toBe(0);
+      expect(await post(p.url, 'a', { 'idempotency-key': 'k2' })).toMatchObject({ status: 200 });
+      const again = await post(p.url, 'a', { 'idempotency-key': 'k2' });
+      expect(again).toMatchObject({ status: 200, replayed: 'true' });
+      expect((await p.ledger()).effects['a']).toBe(1);
+      // Another body under a used key: Stripe's idempotency_error, nothing performed.
+      const mismatch = await post(p.url, 'a', { 'idempotency-key': 'k2' }, 'other');
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.body).toMatchObject({ error: { type: 'idempotency_error' } });
+      expect((await p.ledger()).effects['a']).toBe(1);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('stripe: 409 idempotency_key_in_use while the first request with the key runs', async () => {
+    const p = await provider('stripe', { b: ['slow-long'] });
+    try {
+      // Whichever arrives first executes (slow-long holds it 400 ms before its effect); the other is refused.
+      const answers = await Promise.all([
+        post(p.url, 'b', { 'idempotency-key': 'k' }),
+        post(p.url, 'b', { 'idempotency-key': 'k' }),
+      ]);
+      expect(answers.map((a) => a.status).sort()).toEqual([200, 409]);
+      expect(answers.find((a) => a.status === 409)?.body).toMatchObject({
+        error: { code: 'idempotency_key_in_use' },
+      });
+      expect((await p.ledger()).effects['b']).toBe(1);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('checkout: only a 2xx is kept; a 500 is attempted again under the same key', async () => {
+    const p = await provider('checkout', { c: ['500-before-effect'], d: ['500-after-effect'] });
+    try {
+      expect((await post(p.url, 'c', { 'cko-idempotency-key': 'k' })).status).toBe(500);
+      expect((await post(p.url, 'c', { 'cko-idempotency-key': 'k' })).status).toBe(200);
+      expect((await post(p.url, 'c', { 'cko-idempotency-key': 'k' })).status).toBe(200);
+      // A 500 after the effect is not kept either: the same key performs the write a second time.
+      expect((await post(p.url, 'd', { 'cko-idempotency-key': 'k2' })).status).toBe(500);
+      expect((await post(p.url, 'd', { 'cko-idempotency-key': 'k2' })).status).toBe(200);
+      const { effects } = await p.ledger();
+      expect(effects['c']).toBe(1);
+      expect(effects['d']).toBe(2);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it("ietf: the draft's 400 without a key, 422 for another payload, a stored 500 replayed unmarked", async () => {
+    const p = await provider('ietf', { e: ['500-before-effect'] });
+    try {
+      expect((await post(p.url, 'e', {})).status).toBe(400);
+      expect(await post(p.url, 'e', { 'idempotency-key': 'k' })).toMatchObject({ status: 500 });
+      expect(await post(p.url, 'e', { 'idempotency-key': 'k' })).toMatchObject({
+        status: 500,
+        replayed: null,
+      });
+      expect((await post(p.url, 'e', { 'idempotency-key': 'k' }, 'other')).status).toBe(422);
+      expect((await p.ledger()).effects['e'] ?? 0).toBe(0);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('no-native-key: a key is not honoured; the lookup by marker finds every write once it has settled', async () => {
+    const p = await provider('no-native-key', { f: ['hang-after-effect'] });
+    try {
+      // Never answered: only the client's own deadline ends the request; the write happened.
+      await expect(
+        fetch(`${p.url}/charges`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: chargeBody('f', 'f'),
+          signal: AbortSignal.timeout(300),
+        }),
+      ).rejects.toThrow();
+      expect((await post(p.url, 'f', { 'idempotency-key': 'k' })).status).toBe(200);
+      expect((await post(p.url, 'f', { 'idempotency-key': 'k' })).status).toBe(200);
+      expect((await p.ledger()).effects['f']).toBe(3);
+      let found = await searchCharges(p.url, 'f');
+      while (found.length < 3) found = await searchCharges(p.url, 'f');
+      expect(found.map((effect) => effect.op)).toEqual(['f', 'f', 'f']);
+      expect(await searchCharges(p.url, 'nothing')).toEqual([]);
+    } finally {
+      await p.stop();
+    }
+  });
+
+  it('retention ends: a key is forgotten after the compressed retention, and a request with it is new', () => {
+    const mode = STRICT_MODES.stripe;
+    const keyed = new KeyedRequests(mode);
+    const first = keyed.admit('k', 'body', 0);
+    if (first.kind !== 'execute') throw new Error('the first request executes');
+    first.begin();
+    first.finish({ status: 500, body: {} });
+    expect(keyed.admit('k', 'body', mode.retentionMs - 1)).toMatchObject({
+      kind: 'answer',
+      replayed: true,
+      answer: { status: 500 },
+    });
+    expect(keyed.admit('k', 'body', mode.retentionMs).kind).toBe('execute');
+    // Stripe's 24 h, compressed, outlasts a short run's reconciliation; the lookup settles within it.
+    expect(mode.retentionMs).toBe((24 * 3_600_000) / TIME_SCALE);
+    expect(mode.lookupSettleMs).toBeLessThan(mode.retentionMs);
   });
 });

@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { getSharedIdempotencyService, idempotency, type IIdempotencyDataAdapter } from 'express-idempotency';
 import adapterModule from 'express-idempotency-redis-adapter';
 import { charge } from '../provider/call.ts';
+import { requestOptions } from './request.ts';
 import type { CallHooks, Impl, ImplConfig, TryOutcome } from './types.ts';
 
 /** Set by the route handler on the answer it sends; a replayed answer carries only `content-type`. */
@@ -74,6 +75,7 @@ export async function openExpressIdempotency(config: ImplConfig): Promise<Impl> 
         op,
         caller: config.caller,
         timeoutMs: config.callTimeoutMs,
+        ...requestOptions(config, op),
         hooks,
       });
       res.setHeader(RAN_HEADER, '1');
@@ -115,7 +117,9 @@ export async function openExpressIdempotency(config: ImplConfig): Promise<Impl> 
             [TRY_HEADER]: id,
           },
           body: JSON.stringify({ op, amount: 1 }),
-          signal: AbortSignal.timeout(config.callTimeoutMs + REQUEST_MARGIN_MS),
+          ...(config.callTimeoutMs === null
+            ? {}
+            : { signal: AbortSignal.timeout(config.callTimeoutMs + REQUEST_MARGIN_MS) }),
         });
         const text = await response.text();
         if (response.ok) return { status: 'ok', replayed: response.headers.get(RAN_HEADER) === null };

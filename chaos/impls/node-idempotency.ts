@@ -1,6 +1,7 @@
 import { Idempotency } from '@node-idempotency/core';
 import { RedisStorageAdapter } from '@node-idempotency/storage-adapter-redis';
 import { charge } from '../provider/call.ts';
+import { requestOptions } from './request.ts';
 import type { Impl, ImplConfig, TryOutcome } from './types.ts';
 
 /**
@@ -37,6 +38,7 @@ export async function openNodeIdempotency(config: ImplConfig): Promise<Impl> {
           op,
           caller: config.caller,
           timeoutMs: config.callTimeoutMs,
+          ...requestOptions(config, op),
           hooks,
         });
         await idempotency.onResponse(request, { body });

@@ -1,4 +1,5 @@
 import { charge } from '../provider/call.ts';
+import { requestOptions } from './request.ts';
 import type { Impl, ImplConfig, TryOutcome } from './types.ts';
 
 /** Plain retries: call, and on any error call again. What an automation without an idempotency layer does. */
@@ -11,6 +12,7 @@ export function openPlain(config: ImplConfig): Impl {
           op,
           caller: config.caller,
           timeoutMs: config.callTimeoutMs,
+          ...requestOptions(config, op),
           hooks,
         });
         return { status: 'ok', replayed: false };

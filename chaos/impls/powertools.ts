@@ -2,6 +2,7 @@ import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempo
 import { CachePersistenceLayer } from '@aws-lambda-powertools/idempotency/cache';
 import { createClient } from '@redis/client';
 import { charge } from '../provider/call.ts';
+import { requestOptions } from './request.ts';
 import type { CallHooks, Impl, ImplConfig, TryOutcome } from './types.ts';
 
 /**
@@ -30,6 +31,7 @@ export async function openPowertools(config: ImplConfig, withContext: boolean): 
         op: event.op,
         caller: config.caller,
         timeoutMs: config.callTimeoutMs,
+        ...requestOptions(config, event.op),
         hooks,
       });
     },

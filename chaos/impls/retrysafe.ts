@@ -1,6 +1,19 @@
-import { defaultClassify, retrysafe, RetrySafeError, type Classification } from '../../src/index.ts';
+import {
+  defaultClassify,
+  retrysafe,
+  RetrySafeError,
+  type Classification,
+  type LookupAnswer,
+} from '../../src/index.ts';
+import {
+  classify,
+  interpretAnswer,
+  isDefinitive4xx,
+  ProviderAnswerError,
+} from '../../src/providers/index.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { charge, findCharges, ProviderError } from '../provider/call.ts';
+import { charge, findCharges, ProviderError, searchCharges } from '../provider/call.ts';
+import { strictMode, type StrictMode } from '../provider/modes.ts';
 import type { Effect } from '../provider/protocol.ts';
 import type { CallHooks, Impl, ImplConfig, StoreSpec, TryOutcome } from './types.ts';
 
@@ -39,6 +52,41 @@ export function classifyCharge(error: unknown): Classification {
 }
 
 /**
+ * A strict mode's classify, the way a user of that API writes it: the answer is read with the mode's
+ * provider profile (`classify(profile)`: a mismatch or definitive refusal is failed, a no-effect
+ * guarantee not performed, in progress, burned keys and the rest unknown); a provider without a key (no
+ * profile) refuses definitively with a 4xx other than 408/409/425/429, anything else is unknown.
+ */
+export function strictClassify(mode: StrictMode, provider: string): (error: unknown) => Classification {
+  const { profile } = mode;
+  if (profile === null) {
+    return (error) =>
+      error instanceof ProviderError
+        ? isDefinitive4xx(error.answer)
+          ? 'failed'
+          : 'unknown'
+        : defaultClassify(error);
+  }
+  const byProfile = classify(profile);
+  const request = { method: 'POST', url: `${provider}/charges`, headers: {}, body: null };
+  return (error) => {
+    if (!(error instanceof ProviderError)) return byProfile(error);
+    const { kind } = interpretAnswer(profile, error.answer, request);
+    // A 2xx never reaches classify; `existing` is not a signal any of these profiles has.
+    if (kind === 'success' || kind === 'existing') return 'unknown';
+    return byProfile(new ProviderAnswerError(profile.name, kind, error.answer));
+  };
+}
+
+/** A strict mode's lookup: the list or search by marker (the operation's id), trusted past its settle delay. */
+async function lookupByMarker(provider: string, op: string): Promise<LookupAnswer<Effect>> {
+  const [effect] = await searchCharges(provider, op);
+  return effect === undefined
+    ? { status: 'absent' }
+    : { status: 'found', value: effect, providerRef: effect.effectId };
+}
+
+/**
  * Kills the process while the holder's settle is on its way to the store ("during the record"): the
  * write may or may not have committed.
  */
@@ -64,13 +112,26 @@ export async function openRetrysafe(config: ImplConfig): Promise<Impl> {
   const store = killableStore(await openRetrysafeStore(config.store), armed);
   await store.migrate();
   const rs = retrysafe({ store, namespace: 'chaos', migrate: false });
-  const chargeOnce = rs.operation<ChargeInput, Effect, { op: string; amount: number }>({
+  const mode = strictMode(config.providerMode);
+  const strict =
+    mode === undefined
+      ? undefined
+      : {
+          // The provider's documented key retention and lookup lag, as a user declares them; a lookup by
+          // marker in every process (not only the reconciler), and no client timeout in `call`.
+          resendWithinMs: mode.resendWithinMs,
+          lookupSettleMs: mode.lookupSettleMs,
+          lookup: (payload: { op: string }) => lookupByMarker(config.provider, payload.op),
+        };
+  const chargeOnce = rs.operation<ChargeInput, Effect, { op: string; amount: number; marker?: string }>({
     name: 'charge',
     version: 1,
     leaseMs: config.leaseMs,
     waitMs: config.waitMs,
     key: (input) => ({ op: input.op }),
-    payload: (input) => ({ op: input.op, amount: 1 }),
+    // The payload is what is sent: in a strict mode it carries the marker the lookup finds.
+    payload: (input) =>
+      mode === undefined ? { op: input.op, amount: 1 } : { op: input.op, amount: 1, marker: input.op },
     call: (input, context) =>
       charge({
         provider: config.provider,
@@ -78,22 +139,32 @@ export async function openRetrysafe(config: ImplConfig): Promise<Impl> {
         caller: `${config.caller}/attempt-${context.attempt}`,
         timeoutMs: config.callTimeoutMs,
         hooks: input.hooks,
-        idempotencyKey: context.providerKey,
+        ...(mode === undefined
+          ? { idempotencyKey: context.providerKey }
+          : {
+              marker: input.op,
+              // The provider key in the mode's header; a provider without a key gets none.
+              ...(mode.keyHeader === null
+                ? {}
+                : { idempotencyKey: context.providerKey, keyHeader: mode.keyHeader }),
+            }),
         key: context.key,
         signal: context.signal,
       }),
-    classify: classifyCharge,
+    classify: mode === undefined ? classifyCharge : strictClassify(mode, config.provider),
     providerRef: (effect) => effect.effectId,
-    ...(config.lookup
-      ? {
-          lookup: async (input) => {
-            const [effect] = await findCharges(config.provider, input.op);
-            return effect === undefined
-              ? { status: 'absent' }
-              : { status: 'found', value: effect, providerRef: effect.effectId };
-          },
-        }
-      : {}),
+    ...(strict !== undefined
+      ? strict
+      : config.lookup
+        ? {
+            lookup: async (input) => {
+              const [effect] = await findCharges(config.provider, input.op);
+              return effect === undefined
+                ? { status: 'absent' }
+                : { status: 'found', value: effect, providerRef: effect.effectId };
+            },
+          }
+        : {}),
   });
 
   return {

@@ -1,3 +1,5 @@
+import type { ProviderMode } from '../provider/modes.ts';
+
 /** The implementations under test (`--impl`). */
 export const IMPLS = [
   'retrysafe',
@@ -44,7 +46,10 @@ export interface ImplConfig {
   readonly provider: string;
   readonly leaseMs: number;
   readonly waitMs: number;
-  readonly callTimeoutMs: number;
+  /** The client timeout of every provider call; null in the strict modes (nothing but a library ends a call). */
+  readonly callTimeoutMs: number | null;
+  /** How the provider treats idempotency keys. */
+  readonly providerMode: ProviderMode;
   /** Declare a provider lookup (the reconciliation pass does; the run itself does not). */
   readonly lookup: boolean;
   /** Send the provider key in `Idempotency-Key` (retrysafe always derives one). */

@@ -1,8 +1,13 @@
 import type { Fault } from '../scenario.ts';
+import type { ProviderMode } from './modes.ts';
 
 /** Configuration the harness hands the provider process (one JSON argument). */
 export interface ProviderConfig {
   readonly faults: Readonly<Record<string, readonly Fault[]>>;
+  /** Idempotency semantics (`--provider`); see modes.ts. */
+  readonly mode: ProviderMode;
+  /** Seeds the lookup lag of the strict modes. */
+  readonly seed: number;
   /** Honour the `Idempotency-Key` header like a provider with native keys. Default off: the layer must do the work. */
   readonly nativeKeys: boolean;
   /** How long a `timeout-after-effect` answer is held: longer than the client's timeout. */
@@ -17,6 +22,8 @@ export interface Effect {
   readonly op: string;
   /** The `x-caller` header of the request that made it (a trace of which delivery did it). */
   readonly caller: string;
+  /** Strict modes: the marker the request carried (the lookup finds the write by it). */
+  readonly marker?: string;
 }
 
 /** Lines the provider prints on stdout. */

@@ -31,6 +31,7 @@ const record: IdempotencyRecord = {
   providerRef: 'ch_123',
   reason: 'timeout after send',
   overrideFingerprint: null,
+  overrideAttempt: null,
   createdAt: 1,
   updatedAt: 2,
   expiresAt: null,

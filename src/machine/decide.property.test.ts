@@ -14,6 +14,7 @@ const common = {
   attempt: fc.integer({ min: 1, max: 20 }),
   generation: fc.integer({ min: 1, max: 5 }),
   overrideFingerprint: fc.option(fingerprintArb),
+  overrideAttempt: fc.option(fc.integer({ min: 1, max: 20 })),
   createdAt: fc.constant(0),
   updatedAt: fc.constant(0),
 };
@@ -112,6 +113,7 @@ describe('decide: properties over arbitrary records', () => {
         if (decision.kind === 'mismatch') return;
         expect(decision).toMatchObject({ kind: 'reserve', override: true });
         expect(incoming.fingerprint).toBe(record.overrideFingerprint);
+        expect(record.overrideAttempt).toBe(record.attempt);
         expect(['succeeded', 'failed']).toContain(record.state);
         expect(record.expiresAt !== null && now < record.expiresAt).toBe(true);
       }),
@@ -123,7 +125,7 @@ describe('decide: properties over arbitrary records', () => {
     fc.assert(
       fc.property(recordArb, fingerprintArb, fc.boolean(), time, (stored, approved, retryFailed, now) => {
         fc.pre(approved !== stored.fingerprint);
-        const record = { ...stored, overrideFingerprint: approved };
+        const record = { ...stored, overrideFingerprint: approved, overrideAttempt: stored.attempt };
         const decision = decide(record, { fingerprint: approved, retryFailed }, now);
         const open = record.expiresAt !== null && now < record.expiresAt;
         const overridable = (record.state === 'succeeded' || record.state === 'failed') && open;
@@ -279,7 +281,11 @@ class KeyModel {
           record.expiresAt !== null &&
           this.now < record.expiresAt
         ) {
-          this.record = { ...record, overrideFingerprint: event.fingerprint };
+          this.record = {
+            ...record,
+            overrideFingerprint: event.fingerprint,
+            overrideAttempt: record.attempt,
+          };
         }
         return;
     }

@@ -24,6 +24,7 @@ const base: IdempotencyRecord = {
   providerRef: 'ch_1',
   reason: null,
   overrideFingerprint: null,
+  overrideAttempt: null,
   createdAt: 1_000,
   updatedAt: 2_000,
   expiresAt: EXPIRES,
@@ -225,7 +226,7 @@ describe('decide: conflict table', () => {
 });
 
 describe('decide: approved overrides', () => {
-  const approved = { overrideFingerprint: B };
+  const approved = { overrideFingerprint: B, overrideAttempt: 3 };
   const incoming = { fingerprint: B, retryFailed: false };
 
   it.each(['succeeded', 'failed'] as const)(
@@ -258,6 +259,15 @@ describe('decide: approved overrides', () => {
   ])('does not apply on %s', (_name, record, now) => {
     expect(decide(record, incoming, now)).toEqual(mismatch(record));
   });
+
+  it.each(['succeeded', 'failed'] as const)(
+    'lapses on %s once the record moved past the attempt it was approved at',
+    (state) => {
+      // Approved against attempt 2 (a failed refund); a retry then reached attempt 3 and settled.
+      const record = settled(state, { overrideFingerprint: B, overrideAttempt: 2 });
+      expect(decide(record, incoming, NOW)).toEqual(mismatch(record));
+    },
+  );
 
   it('past the tombstone the key is a new logical write, not an override', () => {
     expect(decide(settled('succeeded', approved), incoming, TOMBSTONE_UNTIL)).toEqual(reserve(4, 2, true));
@@ -299,6 +309,7 @@ describe('reservedRecord', () => {
       providerRef: null,
       reason: null,
       overrideFingerprint: null,
+      overrideAttempt: null,
       createdAt: NOW,
       updatedAt: NOW,
       expiresAt: null,
@@ -306,8 +317,12 @@ describe('reservedRecord', () => {
     } satisfies IdempotencyRecord);
   });
 
-  it('continues a released key: keeps createdAt and a pending override, clears the old outcome', () => {
-    const previous = settled('released', { reason: 'connection refused', overrideFingerprint: C });
+  it('continues a released key: keeps createdAt, clears the old outcome and any approval', () => {
+    const previous = settled('released', {
+      reason: 'connection refused',
+      overrideFingerprint: C,
+      overrideAttempt: 3,
+    });
     const decision = decide(previous, { fingerprint: A, retryFailed: false }, NOW);
     if (decision.kind !== 'reserve') throw new Error(`expected reserve, got ${decision.kind}`);
     const next = reservedRecord(previous, decision, input, NOW);
@@ -318,24 +333,27 @@ describe('reservedRecord', () => {
       createdAt: 1_000,
       updatedAt: NOW,
     });
-    expect(next).toMatchObject({ overrideFingerprint: C, result: null, providerRef: null, reason: null });
+    expect(next).toMatchObject({ overrideFingerprint: null, overrideAttempt: null, result: null });
+    expect(next).toMatchObject({ providerRef: null, reason: null });
     expect(next).toMatchObject({ expiresAt: null, tombstoneUntil: null, leaseOwner: 'token-new' });
   });
 
   it('retries a failed key in the same generation', () => {
-    const previous = settled('failed', { reason: 'card declined' });
+    const previous = settled('failed', {
+      reason: 'card declined',
+      overrideFingerprint: B,
+      overrideAttempt: 3,
+    });
     const decision = decide(previous, { fingerprint: A, retryFailed: true }, NOW);
     if (decision.kind !== 'reserve') throw new Error(`expected reserve, got ${decision.kind}`);
-    expect(reservedRecord(previous, decision, input, NOW)).toMatchObject({
-      attempt: 4,
-      generation: 2,
-      createdAt: 1_000,
-      reason: null,
-    });
+    const next = reservedRecord(previous, decision, input, NOW);
+    expect(next).toMatchObject({ attempt: 4, generation: 2, createdAt: 1_000, reason: null });
+    // The approval was for the failed attempt 3; the retry moved the record on, so it lapses.
+    expect(next).toMatchObject({ overrideFingerprint: null, overrideAttempt: null });
   });
 
   it('starts an override over: new fingerprint and generation, override used up, createdAt reset', () => {
-    const previous = settled('succeeded', { overrideFingerprint: B });
+    const previous = settled('succeeded', { overrideFingerprint: B, overrideAttempt: 3 });
     const decision = decide(previous, { fingerprint: B, retryFailed: false }, NOW);
     if (decision.kind !== 'reserve') throw new Error(`expected reserve, got ${decision.kind}`);
     expect(reservedRecord(previous, decision, { ...input, fingerprint: B }, NOW)).toMatchObject({

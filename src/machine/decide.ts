@@ -50,6 +50,20 @@ export function isLeaseLive(
 }
 
 /**
+ * Whether the record holds an approved override to `fingerprint` that still applies: it was approved
+ * against the record's current attempt. The approval was given for a settled record as the approver saw
+ * it; any transition since (a retry of a failed write, a reclaim, a new generation) bumps the attempt,
+ * and the approval lapses with it rather than turning into a second write on top of a newer outcome.
+ */
+export function overrideApplies(record: IdempotencyRecord, fingerprint: string): boolean {
+  return (
+    (record.state === RecordState.Succeeded || record.state === RecordState.Failed) &&
+    record.overrideFingerprint === fingerprint &&
+    record.overrideAttempt === record.attempt
+  );
+}
+
+/**
  * Decides what a call with `incoming` does with the key whose stored record is `record` (or none), at
  * store time `now`. Pure: no I/O, no clock.
  */
@@ -82,7 +96,7 @@ export function decide(record: IdempotencyRecord | undefined, incoming: Incoming
       const expired = record.expiresAt !== null && now >= record.expiresAt;
       if (expired) return same ? { kind: 'tombstone', record } : { kind: 'mismatch', record };
       if (!same) {
-        return record.overrideFingerprint === incoming.fingerprint
+        return overrideApplies(record, incoming.fingerprint)
           ? {
               kind: 'reserve',
               attempt: next.attempt,
@@ -127,7 +141,9 @@ export function reservedRecord(
     request: input.request ?? null,
     providerRef: null,
     reason: null,
-    overrideFingerprint: decision.fresh ? null : (previous?.overrideFingerprint ?? null),
+    // Any reservation moves the record on, so whatever approval it held lapses (see overrideApplies).
+    overrideFingerprint: null,
+    overrideAttempt: null,
     createdAt: decision.fresh || previous === undefined ? now : previous.createdAt,
     updatedAt: now,
     expiresAt: null,

@@ -48,6 +48,11 @@ export interface IdempotencyRecord {
   readonly reason: string | null;
   /** Fingerprint of an approved, unused override. */
   readonly overrideFingerprint: string | null;
+  /**
+   * The attempt the override was approved against. The approval holds only while the record is still at
+   * that attempt: any move of the record (a retry, a reclaim, a new generation) lapses it.
+   */
+  readonly overrideAttempt: number | null;
   /** When the current generation was first reserved. */
   readonly createdAt: number;
   readonly updatedAt: number;
@@ -98,6 +103,13 @@ export interface OverrideRequest {
   readonly fingerprint: string;
   /** Generation of the record when requested; approval is refused if it has moved on. */
   readonly generation: number;
+  /** Attempt of the record when requested; approval is refused if it has moved on. */
+  readonly attempt: number;
+  /**
+   * The proposed payload as canonical JSON (RFC 8785), so the approver sees what will be sent; its
+   * fingerprint is `fingerprint`. Null for requests made before payloads were stored.
+   */
+  readonly payload: string | null;
   readonly requestedBy: string;
   readonly reason: string;
   readonly requestedAt: number;

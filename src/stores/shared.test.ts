@@ -16,6 +16,7 @@ const inFlight: IdempotencyRecord = {
   providerRef: null,
   reason: null,
   overrideFingerprint: null,
+  overrideAttempt: null,
   createdAt: 1_000,
   updatedAt: 2_000,
   expiresAt: null,

@@ -20,6 +20,7 @@ export const RECORD_COLUMNS = [
   'updated_at',
   'expires_at',
   'tombstone_until',
+  'override_attempt',
 ] as const;
 
 /**

@@ -88,6 +88,8 @@ export interface OverrideRequestInput {
   readonly fingerprint: string;
   readonly requestedBy: string;
   readonly reason: string;
+  /** The proposed payload as canonical JSON, shown to the approver (null: not kept). */
+  readonly payload?: string | null;
 }
 
 export interface ListFilter {

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { LATEST_VERSION, MIGRATION_LOCK_ID, postgresStore } from '../../src/stores/postgres/index.ts';
 import { names } from '../../src/stores/postgres/names.ts';
+import { MIGRATIONS } from '../../src/stores/postgres/migrate.ts';
 import { statements } from '../../src/stores/postgres/sql.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { serviceGate } from '../helpers/services.ts';
@@ -92,8 +93,10 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
     try {
       await Promise.all(stores.map((s) => s.migrate()));
       await Promise.all(stores.map((s) => s.migrate()));
-      const { rows } = await db().query(`SELECT version FROM "${name}".retrysafe_schema_version`);
-      expect(rows).toEqual([{ version: 1 }]);
+      const { rows } = await db().query(
+        `SELECT version FROM "${name}".retrysafe_schema_version ORDER BY version`,
+      );
+      expect(rows).toEqual(MIGRATIONS.map((migration) => ({ version: migration.version })));
       const key = keys('migrate');
       const lease = await reserve(stores[0] as Store, key());
       expect(await stores[2]?.get(key())).toMatchObject({ attempt: lease.attempt, state: 'in_flight' });

@@ -6,7 +6,7 @@ import { decide, reservedRecord } from '../../src/machine/decide.ts';
 import type { IdempotencyRecord } from '../../src/machine/record.ts';
 import { postgresStore } from '../../src/stores/postgres/index.ts';
 import type { PostgresStore } from '../../src/stores/postgres/store.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
 import { serviceGate } from '../helpers/services.ts';
 import {
   done,
@@ -79,7 +79,12 @@ describe.runIf(available)('PostgreSQL store', () => {
         for (const lease of state === 'in_flight' ? [-HOUR_MS, HOUR_MS] : [null])
           for (const expires of settledState ? lifetimes : [null])
             for (const tombstone of settledState ? lifetimes : [null])
-              for (const override of [null, 'sha256:bb', 'sha256:cc'])
+              for (const [override, overrideAttempt] of [
+                [null, null],
+                ['sha256:bb', 3],
+                ['sha256:bb', 2],
+                ['sha256:cc', 3],
+              ] as const)
                 for (const fingerprint of ['sha256:aa', 'sha256:bb'])
                   for (const retryFailed of [false, true]) {
                     const before: IdempotencyRecord = {
@@ -96,6 +101,7 @@ describe.runIf(available)('PostgreSQL store', () => {
                       providerRef: settledState ? 'ref_old' : null,
                       reason: 'why',
                       overrideFingerprint: override,
+                      overrideAttempt,
                       createdAt: base - 2 * HOUR_MS,
                       updatedAt: base - HOUR_MS,
                       expiresAt: at(expires),

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisStore, recordKeys } from '../../src/stores/redis/index.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-server.ts';
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { recordKeys, redisStore } from '../../src/stores/redis/index.ts';
 import type { BeginRequest, Store } from '../../src/stores/types.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
 import { DURABLE_ARGS, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { serviceGate } from '../helpers/services.ts';
 
@@ -129,7 +129,7 @@ describe.skipIf(!available)('redis store', () => {
     expect((await store.get(key))?.state).toBe('succeeded');
   });
 
-  it('gives settled records and their audit a PEXPIREAT, and in-flight or unknown records none', async () => {
+  it('gives settled records a PEXPIREAT, in-flight or unknown records none, and audit logs their own retention', async () => {
     const graceMs = 60_000;
     const store = open({ expiryGraceMs: graceMs });
     const key = `${PREFIX}expiry`;
@@ -166,10 +166,11 @@ describe.skipIf(!available)('redis store', () => {
     if (!done.ok) throw new Error('expected to settle');
     const expected = (done.record.tombstoneUntil ?? 0) + graceMs;
     expect(await expiry(names.record)).toBe(expected);
-    expect(await expiry(names.audit)).toBe(expected);
+    // The audit log is evidence with a retention of its own: by default it never expires.
+    expect(await expiry(names.audit)).toBe(-1);
     expect(await client.pttl(names.record)).toBeGreaterThan(0);
 
-    // A log first written after the record has its tombstone (a late write) expires with the record.
+    // A log first written after the record has its tombstone (a late write) does not expire either.
     const other = `${PREFIX}expiry-late`;
     const otherNames = recordKeys(`${PREFIX}own:`, other);
     const second = await store.begin(beginRequest(other));
@@ -182,7 +183,33 @@ describe.skipIf(!available)('redis store', () => {
     if (!settledOther.ok) throw new Error('expected to settle');
     expect(await expiry(otherNames.audit)).toBe(-2);
     expect((await store.settle(second.lease, { state: 'failed', ttlMs: 1, tombstoneMs: 1 })).ok).toBe(false);
-    expect(await expiry(otherNames.audit)).toBe((settledOther.record.tombstoneUntil ?? 0) + graceMs);
+    expect(await expiry(otherNames.audit)).toBe(-1);
+    expect(await client.llen(otherNames.audit)).toBe(1);
+  });
+
+  it('auditRetentionMs makes an audit log expire that long after its latest entry, apart from the record', async () => {
+    const retentionMs = 400 * 24 * HOUR_MS;
+    const store = open({ auditRetentionMs: retentionMs, expiryGraceMs: 1 });
+    const key = `${PREFIX}audit-retention`;
+    const names = recordKeys(`${PREFIX}own:`, key);
+    const begun = await store.begin(beginRequest(key));
+    if (!begun.reserved) throw new Error('expected a reservation');
+    const done = await store.settle(begun.lease, { state: 'succeeded', ttlMs: 1, tombstoneMs: 1 });
+    if (!done.ok) throw new Error('expected to settle');
+    const before = await serverTime(client);
+    expect((await store.settle(begun.lease, { state: 'failed', ttlMs: 1, tombstoneMs: 1 })).ok).toBe(false);
+    const after = await serverTime(client);
+    const expires = Number(await client.call('PEXPIRETIME', names.audit));
+    expect(expires).toBeGreaterThanOrEqual(before + retentionMs);
+    expect(expires).toBeLessThanOrEqual(after + retentionMs);
+    // The record goes (gc at its tombstone's end); the log stays.
+    await sleep(20);
+    await store.gc();
+    expect(await store.get(key)).toBeUndefined();
+    expect((await store.audit(key)).map((entry) => entry.event)).toEqual(['late_write']);
+    expect(() => redisStore({ client, auditRetentionMs: 0, allowVolatile: true })).toThrow(
+      /auditRetentionMs/,
+    );
   });
 
   it('computes leases on the server clock whatever the client clock says', async () => {

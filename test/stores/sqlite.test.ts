@@ -11,8 +11,8 @@ import { sqlStateTerms } from '../../src/stores/shared.ts';
 import { tablesFor } from '../../src/stores/sqlite/schema.ts';
 import { gcStatements } from '../../src/stores/sqlite/statements.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { runStoreContract } from '../contract/store-contract.ts';
-import { beginRequest, reserve, settled, settlement } from '../contract/support.ts';
+import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
+import { beginRequest, reserve, settled, settlement } from '../../src/testing/contract/support.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'retrysafe-sqlite-'));
 let files = 0;

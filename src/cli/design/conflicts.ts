@@ -21,6 +21,7 @@ function record(overrides: Partial<IdempotencyRecord>): IdempotencyRecord {
     providerRef: null,
     reason: null,
     overrideFingerprint: null,
+    overrideAttempt: null,
     createdAt: NOW - 60_000,
     updatedAt: NOW - 60_000,
     expiresAt: NOW + 60_000,
@@ -90,7 +91,7 @@ export function conflictTable(policy: OperationPolicy, hasLookup: boolean): stri
       row.record === undefined
         ? other
         : decide(
-            { ...row.record, overrideFingerprint: OTHER },
+            { ...row.record, overrideFingerprint: OTHER, overrideAttempt: row.record.attempt },
             { fingerprint: OTHER, retryFailed: policy.retryFailed },
             NOW,
           );

@@ -21,6 +21,7 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   providerRef: "the provider's id of the write",
   reason: 'why the record is unknown, failed or released',
   overrideFingerprint: 'an approved, unused override',
+  overrideAttempt: 'the attempt the override was approved at; it lapses when the record moves on',
   createdAt: 'first reservation of this generation, ms',
   updatedAt: 'last change, ms',
   expiresAt: 'end of the full record (null while `in_flight` or `unknown`)',

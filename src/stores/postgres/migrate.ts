@@ -22,6 +22,11 @@ interface Migration {
  */
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'init', file: new URL('./migrations/0001_init.sql', import.meta.url) },
+  {
+    version: 3,
+    name: 'override_binding',
+    file: new URL('./migrations/0003_override_binding.sql', import.meta.url),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);

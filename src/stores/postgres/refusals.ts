@@ -27,7 +27,8 @@ export function explainApprovalRefusal(
   if (pending.requestedBy === approvedBy) {
     return 'an override must be approved by someone other than its requester';
   }
-  if (record?.generation !== pending.generation) {
+  const attemptMoved = pending.attempt !== 0 && record?.attempt !== pending.attempt;
+  if (record?.generation !== pending.generation || attemptMoved) {
     return `key ${pending.key} moved on since the override was requested`;
   }
   return overrideRefusal(record, pending.fingerprint, now) ?? `override ${id} could not be approved`;

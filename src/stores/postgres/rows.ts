@@ -48,6 +48,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     updatedAt: int(row['updated_at'], 'updated_at'),
     expiresAt: intOrNull(row['expires_at'], 'expires_at'),
     tombstoneUntil: intOrNull(row['tombstone_until'], 'tombstone_until'),
+    overrideAttempt: intOrNull(row['override_attempt'], 'override_attempt'),
   };
 }
 
@@ -76,6 +77,9 @@ export function toOverride(row: Row): OverrideRequest {
     key: text(row['key'], 'key'),
     fingerprint: text(row['fingerprint'], 'fingerprint'),
     generation: int(row['generation'], 'generation'),
+    // Requests made before version 3 of the schema knew only their generation.
+    attempt: intOrNull(row['attempt'], 'attempt') ?? 0,
+    payload: textOrNull(row['payload'], 'payload'),
     requestedBy: text(row['requested_by'], 'requested_by'),
     reason: text(row['reason'], 'reason'),
     requestedAt: int(row['requested_at'], 'requested_at'),

@@ -108,7 +108,8 @@ function reserveTerms(
   const expired = `(${row}.expires_at IS NOT NULL AND ${now} >= ${row}.expires_at)`;
   const override = `(NOT ${pastTombstone} AND ${row}.state IN ('succeeded', 'failed') AND NOT ${expired}
       AND ${row}.fingerprint <> ${fingerprint}
-      AND ${row}.override_fingerprint IS NOT NULL AND ${row}.override_fingerprint = ${fingerprint})`;
+      AND ${row}.override_fingerprint IS NOT NULL AND ${row}.override_fingerprint = ${fingerprint}
+      AND ${row}.override_attempt IS NOT NULL AND ${row}.override_attempt = ${row}.attempt)`;
   const fresh = `(${pastTombstone} OR ${override})`;
   const reservable = `(${pastTombstone}
       OR (${row}.state = 'released' AND ${row}.fingerprint = ${fingerprint})
@@ -151,7 +152,9 @@ export function statements(n: Names): Statements {
         request = excluded.request,
         provider_ref = NULL,
         reason = NULL,
-        override_fingerprint = CASE WHEN ${fresh} THEN NULL ELSE r.override_fingerprint END,
+        -- Any reservation moves the record on: an approval it held lapses (decide.ts overrideApplies).
+        override_fingerprint = NULL,
+        override_attempt = NULL,
         created_at = CASE WHEN ${fresh} THEN excluded.created_at ELSE r.created_at END,
         updated_at = excluded.updated_at,
         expires_at = NULL,
@@ -218,6 +221,7 @@ export function statements(n: Names): Statements {
     n,
     `state = 'in_flight', attempt = r.attempt + 1, lease_owner = $3::text,
        lease_until = ${later('$4')}, result = NULL, provider_ref = NULL, reason = NULL,
+       override_fingerprint = NULL, override_attempt = NULL,
        updated_at = clock.now, expires_at = NULL, tombstone_until = NULL, last_event = 'reclaimed'`,
     UNSETTLED,
     `${INSERT_AUDIT(n)}
@@ -248,8 +252,10 @@ export function statements(n: Names): Statements {
       WHERE old.state IN ('succeeded', 'failed') AND old.fingerprint <> $3::text AND ${NOT_EXPIRED('old')}
     ),
     ins AS (
-      INSERT INTO ${n.overrides} (id, key, fingerprint, generation, requested_by, reason, requested_at, status)
-      SELECT $1::text, eligible.key, $3::text, eligible.generation, $4::text, $5::text, clock.now, 'pending'
+      INSERT INTO ${n.overrides} (id, key, fingerprint, generation, attempt, payload, requested_by, reason,
+        requested_at, status)
+      SELECT $1::text, eligible.key, $3::text, eligible.generation, eligible.attempt, $6::text, $4::text,
+        $5::text, clock.now, 'pending'
       FROM eligible, clock
       ON CONFLICT (id) DO NOTHING
       RETURNING *
@@ -276,6 +282,8 @@ export function statements(n: Names): Statements {
       SELECT pending.id FROM pending, old, clock
       WHERE pending.status = 'pending' AND pending.requested_by <> $2::text
         AND old.generation = pending.generation AND old.state IN ('succeeded', 'failed')
+        -- Requests from before schema version 3 have no attempt and are bound by generation only.
+        AND (pending.attempt IS NULL OR old.attempt = pending.attempt)
         AND old.fingerprint <> pending.fingerprint AND ${NOT_EXPIRED('old')}
     ),
     approved AS (
@@ -286,7 +294,8 @@ export function statements(n: Names): Statements {
     ),
     marked AS (
       UPDATE ${n.records} AS r
-      SET override_fingerprint = approved.fingerprint, updated_at = approved.approved_at,
+      SET override_fingerprint = approved.fingerprint, override_attempt = r.attempt,
+          updated_at = approved.approved_at,
           last_event = 'override_approved'
       FROM approved
       WHERE r.key = approved.key

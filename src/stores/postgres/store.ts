@@ -211,6 +211,7 @@ export class PostgresStore implements Store {
       input.fingerprint,
       input.requestedBy,
       input.reason,
+      input.payload ?? null,
     ]);
     const override = jsonRow(row['override']);
     if (override !== undefined) return { ok: true, override: toOverride(override) };

@@ -167,6 +167,9 @@ export function decodeOverride(json: string): OverrideRequest {
     key: String(raw.key),
     fingerprint: String(raw.fingerprint),
     generation: Number(raw.generation),
+    // Requests made before attempts and payloads were stored knew only their generation.
+    attempt: typeof raw.attempt === 'number' ? raw.attempt : 0,
+    payload: typeof raw.payload === 'string' ? raw.payload : null,
     requestedBy: String(raw.requestedBy),
     reason: String(raw.reason),
     requestedAt: Number(raw.requestedAt),

@@ -9,8 +9,8 @@
  *
  * Guarantees: each transition is one Lua script (one atomic step) fenced on attempt and lease token;
  * leases and expiry use the server's `TIME`; records that are in flight or unknown never expire;
- * settled records and their audit log expire (`PEXPIREAT`) a grace period after their tombstone, and
- * gc deletes them at the tombstone's end. The store refuses a server without an append-only file
+ * settled records expire (`PEXPIREAT`) a grace period after their tombstone, and gc deletes them at
+ * the tombstone's end; audit logs outlive both, for their own retention (`auditRetentionMs`). The store refuses a server without an append-only file
  * unless told otherwise (`allowVolatile`).
  *
  * @module
@@ -56,11 +56,18 @@ interface CommonOptions {
    */
   readonly pollIntervalMs?: number;
   /**
-   * Settled records (and their audit log) expire by themselves this long after their tombstone ends;
-   * `gc()` deletes them at the tombstone's end. Until then a record past its tombstone still carries
-   * its attempt counter. Default one hour.
+   * Settled records expire by themselves this long after their tombstone ends; `gc()` deletes them at
+   * the tombstone's end. Until then a record past its tombstone still carries its attempt counter.
+   * Default one hour. Their audit log is not part of this: see `auditRetentionMs`.
    */
   readonly expiryGraceMs?: number;
+  /**
+   * How long a key's audit log lives after its latest entry. The log outlives gc and the record's own
+   * expiry, as the SQL stores' audit tables do: it is the evidence of late writes, resolutions and
+   * overrides. Default: kept for ever (prune deliberately, or set this to your audit retention, for
+   * example 400 days).
+   */
+  readonly auditRetentionMs?: number;
 }
 
 /** Options of {@link redisStore}: a client you own, or a URL for a client the store owns. */
@@ -111,6 +118,15 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
   const expiryGraceMs = nonNegative('expiryGraceMs', options.expiryGraceMs ?? DEFAULT_EXPIRY_GRACE_MS);
+  const auditRetentionMs =
+    options.auditRetentionMs === undefined
+      ? undefined
+      : positive('auditRetentionMs', options.auditRetentionMs);
+  if (auditRetentionMs !== undefined && !Number.isSafeInteger(auditRetentionMs)) {
+    throw new ConfigurationError(
+      `auditRetentionMs must be a whole number of milliseconds, got ${auditRetentionMs}`,
+    );
+  }
 
   // Checked at run time too: JavaScript callers can pass both or neither.
   const given = options as { readonly client?: unknown; readonly url?: unknown };
@@ -137,6 +153,7 @@ export function redisStore(options: RedisStoreOptions): Store {
     durability: options.durability,
     pollIntervalMs,
     expiryGraceMs,
+    auditRetentionMs,
     release,
   });
 }

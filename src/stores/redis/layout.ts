@@ -150,6 +150,7 @@ export function decodeRecord(reply: unknown): IdempotencyRecord | undefined {
     updatedAt: required('updatedAt', number('updatedAt')),
     expiresAt: number('expiresAt'),
     tombstoneUntil: number('tombstoneUntil'),
+    overrideAttempt: number('overrideAttempt'),
   };
 }
 

@@ -37,6 +37,8 @@ export interface RedisStoreSettings {
   readonly durability: DurabilityAssertion | undefined;
   readonly pollIntervalMs: number;
   readonly expiryGraceMs: number;
+  /** How long an audit list lives after its latest entry; undefined keeps it for ever. */
+  readonly auditRetentionMs: number | undefined;
   /** Runs when the store closes (quits a client the store created itself). */
   readonly release: () => Promise<void>;
 }
@@ -189,6 +191,7 @@ export class RedisStore implements Store {
       input.fingerprint,
       input.requestedBy,
       input.reason,
+      optional(input.payload),
     ])) as unknown as [number, string];
     return overrideAnswer(reply);
   }
@@ -270,7 +273,10 @@ export class RedisStore implements Store {
     return Scripts.read(client);
   }
 
-  /** Runs a per-record script: the record's keys, then key, channel and grace, then `args`. */
+  /**
+   * Runs a per-record script: the record's keys, then key, channel and grace, then `args`, then the
+   * audit retention (last, where `append_audit` in lib.lua reads it).
+   */
   async #record(name: ScriptName, key: string, args: readonly (string | number)[]): Promise<Reply> {
     const scripts = await this.#scripts();
     const names = recordKeys(this.#settings.keyPrefix, key);
@@ -279,6 +285,7 @@ export class RedisStore implements Store {
       names.channel,
       this.#settings.expiryGraceMs,
       ...args,
+      this.#settings.auditRetentionMs ?? '',
     ])) as Reply;
   }
 

@@ -180,8 +180,14 @@ export class SqliteOperations {
         return { ok: false, reason: `an override request with id ${input.id} already exists` };
       }
       const override: OverrideRequest = {
-        ...input,
+        id: input.id,
+        key: input.key,
+        fingerprint: input.fingerprint,
+        requestedBy: input.requestedBy,
+        reason: input.reason,
+        payload: input.payload ?? null,
         generation: current.generation,
+        attempt: current.attempt,
         requestedAt: now,
         approvedBy: null,
         approvedAt: null,
@@ -213,14 +219,21 @@ export class SqliteOperations {
         return { ok: false, reason: 'an override must be approved by someone other than its requester' };
       }
       const current = s.record(pending.key);
-      if (current?.generation !== pending.generation) {
+      // Requests from before schema version 3 carry attempt 0 and are bound by generation only.
+      const attemptMoved = pending.attempt !== 0 && current?.attempt !== pending.attempt;
+      if (current?.generation !== pending.generation || attemptMoved) {
         return { ok: false, reason: `key ${pending.key} moved on since the override was requested` };
       }
       const refusal = overrideRefusal(current, pending.fingerprint, now);
       if (refusal !== undefined) return { ok: false, reason: refusal };
       const override = s.approveOverride(id, approvedBy, now);
       if (override === undefined) return { ok: false, reason: `override ${id} is no longer pending` };
-      s.write({ ...current, overrideFingerprint: override.fingerprint, updatedAt: now });
+      s.write({
+        ...current,
+        overrideFingerprint: override.fingerprint,
+        overrideAttempt: current.attempt,
+        updatedAt: now,
+      });
       s.appendAudit({
         key: override.key,
         at: now,
@@ -244,5 +257,6 @@ function evidenceOf(record: IdempotencyRecord): Record<string, unknown> {
     result: record.result,
     providerRef: record.providerRef,
     leaseOwner: record.leaseOwner,
+    leaseUntil: record.leaseUntil,
   };
 }

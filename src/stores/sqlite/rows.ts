@@ -27,6 +27,7 @@ export interface RecordRow {
   updated_at: number;
   expires_at: number | null;
   tombstone_until: number | null;
+  override_attempt: number | null;
 }
 
 // Every shared column is a field of the row type the upsert binds by name.
@@ -47,6 +48,8 @@ export interface OverrideRow {
   key: string;
   fingerprint: string;
   generation: number;
+  attempt: number | null;
+  payload: string | null;
   requested_by: string;
   reason: string;
   requested_at: number;
@@ -82,6 +85,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     updatedAt: row.updated_at,
     expiresAt: row.expires_at,
     tombstoneUntil: row.tombstone_until,
+    overrideAttempt: row.override_attempt,
   };
 }
 
@@ -104,6 +108,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     updated_at: record.updatedAt,
     expires_at: record.expiresAt,
     tombstone_until: record.tombstoneUntil,
+    override_attempt: record.overrideAttempt,
   };
 }
 
@@ -125,6 +130,9 @@ export function overrideFromRow(row: OverrideRow): OverrideRequest {
     key: row.key,
     fingerprint: row.fingerprint,
     generation: row.generation,
+    // Requests made before version 3 of the schema knew only their generation.
+    attempt: row.attempt ?? 0,
+    payload: row.payload,
     requestedBy: row.requested_by,
     reason: row.reason,
     requestedAt: row.requested_at,

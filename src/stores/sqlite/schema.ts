@@ -102,9 +102,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX "${prefix}overrides_key" ON ${overrides} (key, requested_at);
     `,
   },
+  {
+    // Approvals bound to the attempt they were given for; override requests keep the attempt they were
+    // made at and the proposed payload, so the approver sees what will be sent.
+    version: 3,
+    sql: ({ records, overrides }) => `
+      ALTER TABLE ${records} ADD COLUMN override_attempt INTEGER;
+      ALTER TABLE ${overrides} ADD COLUMN attempt INTEGER;
+      ALTER TABLE ${overrides} ADD COLUMN payload TEXT;
+    `,
+  },
 ];
 
-export const SCHEMA_VERSION = MIGRATIONS.length;
+/** The latest version (versions are numbered by their author, so the list may have gaps while in review). */
+export const SCHEMA_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);
 
 /** The schema version recorded in the database, 0 when none is. */
 export function schemaVersion(db: SqliteDatabase, t: Tables): number {

@@ -75,10 +75,10 @@ export class Statements {
     );
     this.#auditOf = db.prepare(`SELECT * FROM ${t.audit} WHERE key = ? ORDER BY id`);
     this.#insertOverride = db.prepare(
-      `INSERT INTO ${t.overrides} (id, key, fingerprint, generation, requested_by, reason, requested_at,
-         approved_by, approved_at, status)
-       VALUES (@id, @key, @fingerprint, @generation, @requested_by, @reason, @requested_at,
-         @approved_by, @approved_at, @status)`,
+      `INSERT INTO ${t.overrides} (id, key, fingerprint, generation, attempt, payload, requested_by, reason,
+         requested_at, approved_by, approved_at, status)
+       VALUES (@id, @key, @fingerprint, @generation, @attempt, @payload, @requested_by, @reason,
+         @requested_at, @approved_by, @approved_at, @status)`,
     );
     this.#getOverride = db.prepare(`SELECT * FROM ${t.overrides} WHERE id = ?`);
     this.#approveOverride = db.prepare(
@@ -120,6 +120,8 @@ export class Statements {
       key: override.key,
       fingerprint: override.fingerprint,
       generation: override.generation,
+      attempt: override.attempt,
+      payload: override.payload,
       requested_by: override.requestedBy,
       reason: override.reason,
       requested_at: override.requestedAt,

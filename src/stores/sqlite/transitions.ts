@@ -82,6 +82,9 @@ export function reclaimedRecord(
     state: RecordState.InFlight,
     attempt: record.attempt + 1,
     leaseOwner: token,
+    // The record moves on: an approval given before lapses (decide.ts overrideApplies).
+    overrideFingerprint: null,
+    overrideAttempt: null,
     leaseUntil: now + leaseMs,
     result: null,
     providerRef: null,

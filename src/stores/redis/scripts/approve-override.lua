@@ -1,6 +1,7 @@
 -- approveOverride: a second identity approves a pending request. Refused when the approver is the
 -- requester, when the request is not pending, or when the key is no longer the settled record of the
--- generation the request was made for. On success the record accepts the request's fingerprint once.
+-- generation and attempt the request was made for. On success the record accepts the request's
+-- fingerprint once, at its current attempt (decide.ts overrideApplies).
 --
 -- KEYS: the per-record layout (lib.lua) of the request's key.
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 request id, 5 approved by.
@@ -25,6 +26,10 @@ if rec.generation ~= request.generation then
   return { 0, 'the key moved from generation ' .. int(request.generation) .. ' to ' .. int(rec.generation) ..
     ' since override request ' .. id .. ' was made; request it again' }
 end
+if request.attempt ~= nil and rec.attempt ~= request.attempt then
+  return { 0, 'the key moved from attempt ' .. int(request.attempt) .. ' to ' .. int(rec.attempt) ..
+    ' since override request ' .. id .. ' was made; request it again' }
+end
 if not (rec.state == 'succeeded' or rec.state == 'failed') then
   return { 0, 'the key is ' .. rec.state .. '; only a succeeded or failed key can be overridden' }
 end
@@ -37,8 +42,7 @@ request.approvedBy = approved_by
 request.approvedAt = now
 local encoded = cjson.encode(request)
 redis.call('HSET', KEYS[10], id, encoded)
-redis.call('HSET', KEYS[1], 'overrideFingerprint', request.fingerprint)
+redis.call('HSET', KEYS[1], 'overrideFingerprint', request.fingerprint, 'overrideAttempt', int(rec.attempt))
 append_audit(rec, 'override_approved', rec.attempt, approved_by, cjson.encode({
   id = id, fingerprint = request.fingerprint, generation = rec.generation }), now)
-expire_audit(rec, tonumber(ARGV[3]))
 return { 1, encoded }

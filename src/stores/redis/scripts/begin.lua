@@ -27,7 +27,8 @@ else
     local expired = rec.expiresAt ~= nil and now >= rec.expiresAt
     if not expired then
       if not same then
-        if rec.overrideFingerprint == fingerprint then
+        -- An approval applies only at the attempt it was approved against (decide.ts overrideApplies).
+        if rec.overrideFingerprint == fingerprint and rec.overrideAttempt == rec.attempt then
           attempt, generation, fresh, override = rec.attempt + 1, rec.generation + 1, true, true
         end
       elseif rec.state == 'failed' and retry_failed then
@@ -54,11 +55,8 @@ local claim = {
   updatedAt = now,
 }
 if rec ~= nil then
-  claim.audited = rec.audited
-  if not fresh then
-    claim.overrideFingerprint = rec.overrideFingerprint
-    claim.createdAt = rec.createdAt
-  end
+  -- No approval survives a reservation: the record moved on (decide.ts reservedRecord).
+  if not fresh then claim.createdAt = rec.createdAt end
 end
 save_record(KEYS[1], rec, claim)
 

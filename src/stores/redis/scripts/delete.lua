@@ -1,5 +1,5 @@
--- delete: records of one bucket past their tombstone are deleted with their audit log and override
--- requests. Records Redis already expired by themselves (a grace period after the tombstone) only
+-- delete: records of one bucket past their tombstone are deleted with their override requests. Their
+-- audit log stays: it has a retention of its own (lib.lua append_audit), as in the SQL stores. Records Redis already expired by themselves (a grace period after the tombstone) only
 -- leave index entries behind; those are removed and counted too.
 --
 -- KEYS: 1 deletion index, 2 compaction index, 3..7 per-state indexes (STATES order), 8 the bucket's
@@ -21,7 +21,7 @@ for _, member in ipairs(members) do
     -- Reserved again (no tombstone): not ours to delete.
     redis.call('ZREM', KEYS[1], member)
   else
-    redis.call('DEL', name, base .. 'a:' .. member)
+    redis.call('DEL', name)
     redis.call('ZREM', KEYS[1], member)
     redis.call('ZREM', KEYS[2], member)
     for i = 1, #STATES do redis.call('ZREM', KEYS[2 + i], member) end

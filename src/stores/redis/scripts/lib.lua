@@ -11,9 +11,9 @@
 
 local FIELDS = { 'key', 'operation', 'fingerprint', 'state', 'attempt', 'generation', 'leaseOwner',
   'leaseUntil', 'result', 'request', 'providerRef', 'reason', 'overrideFingerprint', 'createdAt', 'updatedAt',
-  'expiresAt', 'tombstoneUntil' }
+  'expiresAt', 'tombstoneUntil', 'overrideAttempt' }
 local NUMERIC = { attempt = true, generation = true, leaseUntil = true, createdAt = true,
-  updatedAt = true, expiresAt = true, tombstoneUntil = true }
+  updatedAt = true, expiresAt = true, tombstoneUntil = true, overrideAttempt = true }
 local STATES = { 'in_flight', 'succeeded', 'failed', 'unknown', 'released' }
 local SETTLED = { succeeded = true, failed = true, released = true }
 
@@ -34,7 +34,7 @@ local function opt(arg)
 end
 
 -- The record as a table (nil when absent) and the hash as read, which a script that changes nothing
--- returns as it is (the client ignores fields it does not know, such as `audited`).
+-- returns as it is (the client ignores fields it does not know).
 local function load_record(name)
   local flat = redis.call('HGETALL', name)
   if #flat == 0 then return nil, flat end
@@ -90,23 +90,15 @@ end
 
 -- The audit log keeps what a record cannot show: refused late writes, unknown outcomes, reclaims,
 -- resolutions and overrides (the routine reserve and settle are the record itself). Entry ids are
--- positions in the key's list, assigned when read. A record with a log carries `audited`, so `place`
--- keeps the list's expiry in step with the record's (a script that does not call `place` calls
--- `expire_audit`); a log without a record never expires.
+-- positions in the key's list, assigned when read. The list has a retention of its own, apart from the
+-- record's: it outlives gc and the record's expiry (as the SQL stores' audit tables do). The last ARGV of
+-- every per-record script is that retention in ms: '' keeps the list for ever (the default), a number
+-- makes the list expire that long after its latest entry.
 local function append_audit(rec, event, attempt, actor, detail, at)
   redis.call('RPUSH', KEYS[2], cjson.encode({ at = at, event = event, attempt = attempt, actor = actor,
     detail = detail }))
-  if rec ~= nil and not rec.audited then
-    rec.audited = '1'
-    redis.call('HSET', KEYS[1], 'audited', '1')
-  end
-end
-
--- The audit list expires with a record that keeps its tombstone (for scripts that do not call `place`).
-local function expire_audit(rec, grace)
-  if rec ~= nil and rec.tombstoneUntil ~= nil then
-    redis.call('PEXPIREAT', KEYS[2], int(rec.tombstoneUntil + grace))
-  end
+  local retention = tonumber(ARGV[#ARGV])
+  if retention ~= nil then redis.call('PEXPIRE', KEYS[2], int(retention)) end
 end
 
 local function state_index(state)
@@ -117,8 +109,8 @@ local function state_index(state)
 end
 
 -- Keeps the bucket's indexes and the record's expiry in step with the record, touching only what
--- changed since `stored` (nil for a new hash). A record with a tombstone end expires (with its audit
--- list) `grace` ms after it, so gc, which deletes at the tombstone's end, has time to run first;
+-- changed since `stored` (nil for a new hash). A record with a tombstone end expires `grace` ms after it
+-- (its audit list keeps its own retention), so gc, which deletes at the tombstone's end, has time to run first;
 -- in_flight and unknown records never expire. gc re-reads every record it finds in an index, so an
 -- entry left behind by a record Redis expired by itself is harmless.
 local function place(key, rec, stored, grace)
@@ -132,13 +124,11 @@ local function place(key, rec, stored, grace)
       redis.call('ZADD', KEYS[9], rec.tombstoneUntil, key)
       local at = int(rec.tombstoneUntil + grace)
       redis.call('PEXPIREAT', KEYS[1], at)
-      if rec.audited then redis.call('PEXPIREAT', KEYS[2], at) end
     end
   elseif old_tombstone ~= nil then
     redis.call('ZREM', KEYS[8], key)
     redis.call('ZREM', KEYS[9], key)
     redis.call('PERSIST', KEYS[1])
-    if rec.audited then redis.call('PERSIST', KEYS[2]) end
   end
 end
 

@@ -22,7 +22,8 @@ rec.leaseOwner = nil
 rec.leaseUntil = nil
 rec.updatedAt = now
 save_record(KEYS[1], stored, rec)
-append_audit(rec, 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason }), now)
+append_audit(rec, 'marked_unknown', attempt, 'executor', cjson.encode({ reason = reason,
+  token = stored.leaseOwner, leaseUntil = stored.leaseUntil }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

@@ -24,11 +24,17 @@ rec.providerRef = nil
 rec.reason = nil
 rec.expiresAt = nil
 rec.tombstoneUntil = nil
+rec.overrideFingerprint = nil
+rec.overrideAttempt = nil
 rec.updatedAt = now
 save_record(KEYS[1], stored, rec)
+-- What the previous attempt left behind is kept, as in the SQL stores: the new attempt overwrites it.
+local null = function(value) if value == nil then return cjson.null end return value end
 append_audit(rec, 'reclaimed', rec.attempt, 'executor', cjson.encode({
-  reason = reason, previousAttempt = attempt, previousState = stored.state, leaseUntil = rec.leaseUntil }),
-  now)
+  reason = reason, token = token, previousAttempt = attempt, leaseUntil = rec.leaseUntil,
+  previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
+    providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
+    leaseUntil = null(stored.leaseUntil) } }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

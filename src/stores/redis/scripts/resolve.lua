@@ -27,8 +27,13 @@ rec.updatedAt = now
 rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
 save_record(KEYS[1], stored, rec)
+-- The same evidence the SQL stores keep: the resolution and what the unknown attempt left behind.
+local null = function(value) if value == nil then return cjson.null end return value end
 append_audit(rec, 'resolved', attempt, actor, cjson.encode({
-  state = state, reason = reason, providerRef = rec.providerRef, previousState = stored.state }), now)
+  state = state, reason = reason, result = null(rec.result), providerRef = null(rec.providerRef),
+  previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
+    providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
+    leaseUntil = null(stored.leaseUntil) } }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)

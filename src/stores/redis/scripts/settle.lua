@@ -23,7 +23,6 @@ if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.lease
     reason = null(opt(ARGV[9])), ttlMs = tonumber(ARGV[10]), tombstoneMs = tonumber(ARGV[11]), token = token,
     generation = tonumber(ARGV[12]) })
   append_audit(rec, 'late_write', attempt, 'executor', detail, now)
-  expire_audit(rec, grace)
   return { 0, now, stored_flat }
 end
 

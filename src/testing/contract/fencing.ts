@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
-import type { Lease } from '../../src/stores/types.ts';
+import { decide } from '../../machine/decide.ts';
+import type { Lease } from '../../stores/types.ts';
 import {
   beginRequest,
   current,
@@ -225,7 +225,10 @@ export function fencingContract({ store }: ContractContext): void {
     for (const state of ['succeeded', 'failed', 'released'] as const) {
       const k = key(state);
       const { lease } = await reserve(store(), k);
-      await store().settle(lease, settlement({ state: 'unknown', result: null, reason: 'timeout' }));
+      await store().settle(
+        lease,
+        settlement({ state: 'unknown', result: '{"partial":true}', providerRef: null, reason: 'timeout' }),
+      );
       const unknown = await current(store(), k);
       const request = {
         key: k,
@@ -256,6 +259,14 @@ export function fencingContract({ store }: ContractContext): void {
       const entry = (await store().audit(k)).find((e) => e.event === 'resolved');
       expect(entry).toMatchObject({ actor: 'alice@example.com', attempt: 1 });
       expect(detailHolds(entry?.detail ?? 'null', request.reason)).toBe(true);
+      // Every store keeps the same evidence: the resolution, and what the unknown attempt left behind.
+      expect(JSON.parse(entry?.detail ?? 'null')).toMatchObject({
+        state,
+        reason: request.reason,
+        result: request.result,
+        providerRef: request.providerRef,
+        previous: { state: 'unknown', reason: 'timeout', result: '{"partial":true}', providerRef: null },
+      });
       // Resolved once: the record moved on.
       expect((await store().resolve(request)).ok).toBe(false);
     }

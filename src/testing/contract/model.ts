@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { decide, reservedRecord } from '../../src/machine/decide.ts';
-import { RecordState, type IdempotencyRecord, type SettledState } from '../../src/machine/record.ts';
-import type { FencedResult, Lease, Store } from '../../src/stores/types.ts';
+import { decide, reservedRecord } from '../../machine/decide.ts';
+import { RecordState, type IdempotencyRecord, type SettledState } from '../../machine/record.ts';
+import type { FencedResult, Lease, Store } from '../../stores/types.ts';
 import { fp, HOUR_MS, scope, type ContractContext } from './support.ts';
 
 /**

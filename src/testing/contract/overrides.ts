@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
-import type { OverrideRequestInput } from '../../src/stores/types.ts';
+import { decide } from '../../machine/decide.ts';
+import type { OverrideRequestInput } from '../../stores/types.ts';
 import {
   beginRequest,
   current,
   fp,
+  HOUR_MS,
   notReserved,
   reserve,
   scope,
@@ -131,6 +132,85 @@ export function overridesContract({ store }: ContractContext): void {
     expect((await store().approveOverride(second.id, 'bob')).ok).toBe(false);
     const stillRefused = await notReserved(store(), beginRequest(key(), { fingerprint: fp('c') }));
     expect(stillRefused.record.generation).toBe(2);
+  });
+
+  it('an approval lapses when a retry of the failed write succeeds: the approved payload is refused', async () => {
+    // A refund failed; an override to another amount was approved; then the original request was
+    // redelivered with retryFailed and succeeded. The approval was for replacing a failed write: it must
+    // not become a second write on top of the successful one.
+    const { key } = scope('override-lapse-retry');
+    await settled(store(), key(), {}, { state: 'failed', result: '{"name":"Declined"}', reason: 'declined' });
+    const input = overrideInput(key(), { fingerprint: fp('amount-12') });
+    expect((await store().requestOverride(input)).ok).toBe(true);
+    expect((await store().approveOverride(input.id, 'bob')).ok).toBe(true);
+    expect(await current(store(), key())).toMatchObject({ overrideFingerprint: fp('amount-12'), attempt: 1 });
+
+    const retry = await reserve(store(), key(), { retryFailed: true });
+    expect(retry.lease).toMatchObject({ attempt: 2, generation: 1 });
+    expect((await store().settle(retry.lease, settlement({ providerRef: 're_1' }))).ok).toBe(true);
+
+    const twelve = beginRequest(key(), { fingerprint: fp('amount-12') });
+    const refused = await notReserved(store(), twelve);
+    expect(refused.record).toMatchObject({ state: 'succeeded', attempt: 2, generation: 1 });
+    expect(
+      decide(refused.record, { fingerprint: fp('amount-12'), retryFailed: true }, refused.now).kind,
+    ).toBe('mismatch');
+    // Not even with retryFailed, and the approved request was never used.
+    expect((await store().begin({ ...twelve, retryFailed: true })).reserved).toBe(false);
+    expect(await store().listOverrides(key())).toEqual([
+      expect.objectContaining({ id: input.id, status: 'approved' }),
+    ]);
+    expect((await store().audit(key())).map((entry) => entry.event)).not.toContain('override_used');
+  });
+
+  it('an approval lapses when the key is reclaimed after an unknown outcome', async () => {
+    const { key } = scope('override-lapse-reclaim');
+    await settled(store(), key(), {}, { state: 'failed', result: '{"name":"Declined"}', reason: 'declined' });
+    const input = overrideInput(key());
+    expect((await store().requestOverride(input)).ok).toBe(true);
+    expect((await store().approveOverride(input.id, 'bob')).ok).toBe(true);
+    // The retry's outcome is unknown; reconciliation reclaims the key and that attempt fails again.
+    const retry = await reserve(store(), key(), { retryFailed: true });
+    await store().settle(retry.lease, settlement({ state: 'unknown', result: null, reason: 'timeout' }));
+    const reclaimed = await store().reclaim({
+      key: key(),
+      attempt: 2,
+      token: randomUUID(),
+      leaseMs: HOUR_MS,
+      reason: 'lookup: absent',
+    });
+    if (!('lease' in reclaimed)) throw new Error('expected the reclaim to apply');
+    expect(reclaimed.record).toMatchObject({ overrideFingerprint: null, overrideAttempt: null });
+    await store().settle(reclaimed.lease, settlement({ state: 'failed', result: '{}', reason: 'declined' }));
+    const refused = await notReserved(store(), beginRequest(key(), { fingerprint: fp('b') }));
+    expect(decide(refused.record, { fingerprint: fp('b'), retryFailed: false }, refused.now).kind).toBe(
+      'mismatch',
+    );
+  });
+
+  it('approval is refused once the record moved to another attempt since the request', async () => {
+    const { key } = scope('override-attempt');
+    await settled(store(), key(), {}, { state: 'failed', result: '{"name":"Declined"}', reason: 'declined' });
+    const input = overrideInput(key());
+    const requested = await store().requestOverride(input);
+    expect(requested.ok && requested.override).toMatchObject({ attempt: 1, generation: 1 });
+    await settled(store(), key(), { retryFailed: true });
+    const approval = await store().approveOverride(input.id, 'bob');
+    expect(approval.ok).toBe(false);
+    expect(!approval.ok && approval.reason).toMatch(/moved/);
+    expect(await current(store(), key())).toMatchObject({ overrideFingerprint: null, attempt: 2 });
+  });
+
+  it('an override request keeps the proposed payload for the approver', async () => {
+    const { key } = scope('override-payload');
+    await settled(store(), key());
+    const payload = '{"amount":12,"currency":"EUR"}';
+    const input = overrideInput(key(), { payload });
+    const requested = await store().requestOverride(input);
+    expect(requested.ok && requested.override).toMatchObject({ payload, fingerprint: input.fingerprint });
+    expect(await store().listOverrides(key())).toEqual([expect.objectContaining({ id: input.id, payload })]);
+    const approved = await store().approveOverride(input.id, 'bob');
+    expect(approved.ok && approved.override).toMatchObject({ payload, status: 'approved' });
   });
 
   it('a failed record accepts an override too', async () => {

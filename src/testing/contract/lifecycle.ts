@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
+import { decide } from '../../machine/decide.ts';
 import {
   beginRequest,
   current,

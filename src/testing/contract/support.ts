@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { expect } from 'vitest';
-import type { IdempotencyRecord } from '../../src/machine/record.ts';
-import type { BeginRequest, Lease, Settlement, Store } from '../../src/stores/types.ts';
+import type { IdempotencyRecord } from '../../machine/record.ts';
+import type { BeginRequest, Lease, Settlement, Store } from '../../stores/types.ts';
 
 /** What every section of the contract gets: the store under test (created once per describe). */
 export interface ContractContext {

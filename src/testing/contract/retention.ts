@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { decide } from '../../src/machine/decide.ts';
+import { decide } from '../../machine/decide.ts';
 import {
   beginRequest,
   current,
@@ -9,6 +9,7 @@ import {
   reserve,
   scope,
   settled,
+  settlement,
   sleep,
   type ContractContext,
 } from './support.ts';
@@ -122,6 +123,35 @@ export function retentionContract({ store }: ContractContext): void {
     // A tombstone keeps its summary and still refuses to run again.
     const tombstone = await notReserved(store(), beginRequest(key('compact-a')));
     expect(decide(tombstone.record, same, tombstone.now).kind).toBe('tombstone');
+  });
+
+  it('the audit log outlives gc: entries stay after the record is compacted and deleted', async () => {
+    const { key } = scope('audit-retention');
+    // An unknown outcome resolved by a person: a marked/resolved trail, then short retention.
+    const { lease } = await reserve(store(), key(), { leaseMs: 1 });
+    await sleep(10);
+    expect((await store().markUnknown(key(), lease.attempt, 'lease lapsed')).ok).toBe(true);
+    const resolved = await store().resolve({
+      key: key(),
+      attempt: lease.attempt,
+      state: 'succeeded',
+      result: '{"value":{"id":"ch_9"}}',
+      providerRef: 'ch_9',
+      reason: 'found in the dashboard',
+      actor: 'alice',
+      ttlMs: 1,
+      tombstoneMs: 1,
+    });
+    expect(resolved.ok).toBe(true);
+    // A stale holder's settle after that is the kind of evidence that must survive.
+    await store().settle(lease, settlement({ providerRef: 'ch_late' }));
+    const before = await store().audit(key());
+    expect(before.map((entry) => entry.event)).toEqual(['marked_unknown', 'resolved', 'late_write']);
+
+    await sleep(20);
+    await store().gc();
+    expect(await store().get(key())).toBeUndefined();
+    expect(await store().audit(key())).toEqual(before);
   });
 
   it('a compacted failure keeps its reason', async () => {

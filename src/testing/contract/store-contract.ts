@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import type { Store } from '../../src/stores/types.ts';
+import type { Store } from '../../stores/types.ts';
 import { fencingContract } from './fencing.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { listingContract } from './listing.ts';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { expect, it } from 'vitest';
-import type { IdempotencyRecord } from '../../src/machine/record.ts';
+import type { IdempotencyRecord } from '../../machine/record.ts';
 import { current, reserve, scope, settled, settlement, sleep, type ContractContext } from './support.ts';
 
 /** Spacing between writes so that their update times differ (ordering is by update time). */
