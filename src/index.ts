@@ -35,3 +35,4 @@ export { providerKey, uuidV5, PROVIDER_KEY_NAMESPACE } from './keys/provider-key
 export { decide, reservedRecord, isPastTombstone, type Decision, type Incoming } from './machine/decide.ts';
 export * from './machine/record.ts';
 export type * from './stores/types.ts';
+export { ReplicaAcknowledgementError } from './stores/replica-acknowledgement.ts';

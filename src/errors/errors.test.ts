@@ -28,6 +28,7 @@ const record: IdempotencyRecord = {
   leaseUntil: null,
   result: null,
   request: null,
+  keyFields: null,
   providerRef: 'ch_123',
   reason: 'timeout after send',
   overrideFingerprint: null,

@@ -95,7 +95,10 @@ export class RetrySafeError extends Error {
   readonly #record: IdempotencyRecord | undefined;
 
   constructor(code: ErrorCode, message: string, options: RetrySafeErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(
+      withCause(message, options.cause),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = new.target.name;
     this.code = code;
     this.#record = options.record;
@@ -116,6 +119,24 @@ export class RetrySafeError extends Error {
     // Subclasses keep ordinary prototype semantics; the brand only widens the base class check.
     return this === RetrySafeError || Function.prototype[Symbol.hasInstance].call(this, value);
   }
+}
+
+/**
+ * The message with the cause's own words after it (`…: connect ECONNREFUSED 127.0.0.1:5999`), so a log
+ * line that shows only `message` still says what failed. An `AggregateError` (a connection tried on
+ * several addresses) contributes its errors' messages; a cause already quoted is not repeated.
+ */
+function withCause(message: string, cause: unknown): string {
+  const words = causeText(cause);
+  return words === '' || message.includes(words) ? message : `${message}: ${words}`;
+}
+
+function causeText(cause: unknown): string {
+  if (cause instanceof AggregateError && cause.message === '') {
+    return [...new Set(cause.errors.map(causeText).filter((text) => text !== ''))].join('; ');
+  }
+  if (cause instanceof Error) return cause.message;
+  return typeof cause === 'string' ? cause : '';
 }
 
 /** The key exists with a different payload fingerprint; nothing was sent. */

@@ -13,7 +13,7 @@ import type { Store } from '../stores/types.ts';
 import { guard } from './guard.ts';
 import type { OperationPolicy } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
-import { askProvider, foundResolution, markLapsed } from './reconcile.ts';
+import { askProvider, foundResolution, markLapsed, noteResend, noteStillUnknown } from './reconcile.ts';
 import { perform } from './run.ts';
 
 /**
@@ -178,12 +178,30 @@ async function lookup(
   let answer;
   try {
     answer = await askProvider(behaviour, record, payload);
-  } catch {
+  } catch (error) {
+    const reason = `lookup failed: ${error instanceof Error ? error.message : String(error)}`;
+    await noteStillUnknown(store, record, 'lookup', 'error', reason);
     return 'unknown';
   }
-  if (answer.status === 'unknown') return 'unknown';
+  if (answer.status === 'unknown') {
+    const reason =
+      'lookup could not tell whether the write happened' +
+      (answer.reason === undefined ? '' : ` (${answer.reason})`);
+    await noteStillUnknown(store, record, 'lookup', 'unknown', reason);
+    return 'unknown';
+  }
   // A lagging provider may not show a write yet; this clock is the reconciler's, so the delay is a floor.
-  if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) return 'unknown';
+  if (answer.status === 'absent' && Date.now() < record.updatedAt + policy.lookupSettleMs) {
+    const until = new Date(record.updatedAt + policy.lookupSettleMs).toISOString();
+    await noteStillUnknown(
+      store,
+      record,
+      'lookup',
+      'absent',
+      `lookup found no write, but the provider may lag until ${until}`,
+    );
+    return 'unknown';
+  }
   const resolution =
     answer.status === 'found'
       ? foundResolution(behaviour, answer, policy.maxResultBytes)
@@ -232,6 +250,7 @@ async function resend(
   const call: PreparedCall<unknown, unknown> = {
     operation: record.operation,
     key: record.key,
+    keyFields: record.keyFields ?? 'null',
     fingerprint: record.fingerprint,
     input: undefined,
     payload,
@@ -244,7 +263,11 @@ async function resend(
     return 'succeeded';
   } catch (error) {
     if (error instanceof OperationFailedError) return 'failed';
-    if (error instanceof OutcomeUnknownError) return 'unknown';
+    if (error instanceof OutcomeUnknownError) {
+      const unknown = error.fullRecord();
+      if (unknown !== undefined) await noteResend(store, unknown);
+      return 'unknown';
+    }
     if (error instanceof LeaseLostError) return 'moved';
     if (error instanceof RetrySafeError) throw error;
     // Anything else is the call's own error after a `not_performed` classification: the key was released.

@@ -8,7 +8,7 @@ import {
   ResolveRefusedError,
   RetrySafeError,
 } from '../errors/errors.ts';
-import { assertName, assertVersion, deriveKey } from '../keys/derive.ts';
+import { assertName, assertVersion, canonicalKeyFields, keyOfCanonical } from '../keys/derive.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
 import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import { providerKey } from '../keys/provider-key.ts';
@@ -35,15 +35,16 @@ import { run } from './run.ts';
 
 /**
  * Declaration of an operation: a named, versioned kind of external write. `I` is what the caller
- * passes, `T` what the write returns, `P` the payload actually sent (the input itself by default).
+ * passes, `T` what the write returns, `P` the payload actually sent (the input itself by default), `K`
+ * the key fields. `T` is inferred from `call` alone, so a lookup cannot widen what a call resolves to.
  */
-export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolicy> {
+export interface OperationDefinition<I, T, P = I, K = unknown> extends Partial<OperationPolicy> {
   /** e.g. `charge-order`: 1-64 of a-z, 0-9, `.`, `_`, `-`. */
   readonly name: string;
   /** Bump when the meaning of the key fields or the payload changes. */
   readonly version: number;
   /** The key fields: the stable identity of the logical operation (an order id), never a time or a random value. */
-  readonly key: (input: I) => unknown;
+  readonly key: (input: I) => K;
   /** Optional tenant or account, shown in the key in clear. */
   readonly scope?: (input: I) => string | undefined;
   /** What is actually sent, fingerprinted to refuse a different payload under the same key. @default the input */
@@ -59,23 +60,34 @@ export interface OperationDefinition<I, T, P = I> extends Partial<OperationPolic
   readonly classify?: (error: unknown) => Classification;
   /**
    * Asks the provider whether an attempt with an unknown outcome happened (reconciliation). It gets the
-   * payload that was sent, so it also works from a stored record, without the input.
+   * payload that was sent and, in `context`, the key fields (`context.fields`, what `key` returned) and
+   * scope, from the live call or from the stored record alike: search the provider by those, the
+   * write's identity, rather than by whatever the payload happens to carry. `context.input` is there
+   * only in a live call.
+   *
+   * @example
+   * ```ts
+   * lookup: async (_payload, { fields }) => {
+   *   const found = await payments.findByOrder(fields.orderId);
+   *   return found ? { status: 'found', value: found } : { status: 'absent' };
+   * },
+   * ```
    */
-  readonly lookup?: (payload: P, context: LookupContext) => Promise<LookupAnswer<T>>;
+  readonly lookup?: (payload: P, context: LookupContext<I, K>) => Promise<LookupAnswer<NoInfer<T>>>;
   /**
    * Sends a stored payload again under the same provider key: lets batch reconciliation re-send while
    * the provider still remembers the key (`resendWithinMs`). In-process calls re-send through `call`.
    */
-  readonly resend?: (payload: P, context: CallContext) => Promise<T>;
+  readonly resend?: (payload: P, context: CallContext) => Promise<NoInfer<T>>;
   /**
    * The provider's idempotency key for our key and override generation: `context.providerKey` in calls,
    * lookups and results. Deterministic, never per attempt. @default providerKey (UUIDv5)
    */
   readonly providerKey?: (key: string, generation: number) => string;
   /** The provider's id of the write (charge id), kept in the tombstone. */
-  readonly providerRef?: (value: T) => string | undefined;
+  readonly providerRef?: (value: NoInfer<T>) => string | undefined;
   /** Builds a value from a tombstone (the full result expired). Without it a tombstone hit throws. */
-  readonly onTombstone?: (summary: TombstoneSummary) => T;
+  readonly onTombstone?: (summary: TombstoneSummary) => NoInfer<T>;
 }
 
 /** A one-off call's declaration: the key fields and payload are values rather than functions of an input. */
@@ -86,7 +98,7 @@ export type OnceDefinition<T> = Omit<
   readonly key: unknown;
   readonly scope?: string;
   readonly payload?: unknown;
-  readonly lookup?: (context: LookupContext) => Promise<LookupAnswer<T>>;
+  readonly lookup?: (context: LookupContext) => Promise<LookupAnswer<NoInfer<T>>>;
 };
 
 /** A declared operation: call it like the function it wraps. */
@@ -127,7 +139,7 @@ export interface RetrySafe {
   /** The policy every operation starts from: the built-in defaults with `options.defaults` applied. */
   readonly defaults: OperationPolicy;
   /** Declares an operation once and returns the function to call it with. */
-  operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T>;
+  operation<I, T, P = I, K = unknown>(definition: OperationDefinition<I, T, P, K>): Operation<I, T>;
   /** A one-off call: key fields and payload given directly. */
   once<T>(definition: OnceDefinition<T>, call: (context: CallContext) => Promise<T>): Promise<RunResult<T>>;
   /** Settles an `unknown` (or lapsed) record by hand: who and why go to the audit log. */
@@ -163,7 +175,10 @@ export interface RetrySafe {
  *   key: (order: Order) => ({ orderId: order.id }),
  *   payload: (order) => ({ amount: order.amount, currency: order.currency }),
  *   call: (order, { providerKey, signal }) => payments.charge(order, { idempotencyKey: providerKey, signal }),
- *   lookup: async (order) => { const c = await payments.find(order.id); return c ? { status: 'found', value: c } : { status: 'absent' } },
+ *   lookup: async (_payload, { fields }) => {   // the key fields, from the call or from the record
+ *     const found = await payments.findByOrder(fields.orderId);
+ *     return found ? { status: 'found', value: found } : { status: 'absent' };
+ *   },
  * });
  * const { value, replayed } = await charge(order);
  * ```
@@ -214,7 +229,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     }
   }
 
-  function operation<I, T, P = I>(definition: OperationDefinition<I, T, P>): Operation<I, T> {
+  function operation<I, T, P = I, K = unknown>(definition: OperationDefinition<I, T, P, K>): Operation<I, T> {
     const id = declare(definition);
     const policy = resolvePolicy(`operation ${id}`, options.defaults, definition);
     policies.set(id, policy);
@@ -239,9 +254,14 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       if (bytes > policy.maxPayloadBytes) {
         throw new PayloadTooLargeError('payload', bytes, policy.maxPayloadBytes, 'maxPayloadBytes');
       }
+      const keyFields = canonicalKeyFields(fields);
       return {
         operation: id,
-        key: deriveKey({ namespace, operation: definition.name, version: definition.version, scope, fields }),
+        key: keyOfCanonical(
+          { namespace, operation: definition.name, version: definition.version, scope },
+          keyFields,
+        ),
+        keyFields,
         fingerprint: fingerprintOfCanonical(canonical),
         input,
         payload,
@@ -371,7 +391,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
   };
 }
 
-function declare<I, T, P>(definition: OperationDefinition<I, T, P>): string {
+function declare<I, T, P, K>(definition: OperationDefinition<I, T, P, K>): string {
   asConfiguration(() => {
     assertName('operation name', definition.name);
     assertVersion(definition.version);

@@ -33,12 +33,26 @@ export type LookupAnswer<T> =
   | { readonly status: 'absent' }
   | { readonly status: 'unknown'; readonly reason?: string };
 
-export interface LookupContext {
+/**
+ * What a lookup gets besides the payload: the write's logical identity, so it can search the provider
+ * by it (an order id) whether or not the payload carries it. `I` is the operation's input, `K` what its
+ * `key` function returns.
+ */
+export interface LookupContext<I = unknown, K = unknown> {
   readonly key: string;
   readonly providerKey: string;
   /** The attempt whose outcome is being established. */
   readonly attempt: number;
   readonly record: IdempotencyRecord;
+  /**
+   * The key fields (what `key(input)` returned), as JSON gives them back: from the live call, or from
+   * the record (batch reconciliation), which keeps them. The same value either way.
+   */
+  readonly fields: K;
+  /** The scope (`scope(input)`), undefined when the operation has none. */
+  readonly scope: string | undefined;
+  /** The caller's input in a live call; undefined in batch reconciliation, which has only the record. */
+  readonly input: I | undefined;
 }
 
 /** Timing and failure policy of an operation. All durations are milliseconds. */

@@ -29,6 +29,8 @@ export interface PreparedCall<I, T> {
   /** `name@version`. */
   readonly operation: string;
   readonly key: string;
+  /** The key fields as canonical JSON, kept on the record for lookups from the record alone. */
+  readonly keyFields: string;
   readonly fingerprint: string;
   readonly input: I;
   /** What is sent: the lookup's argument. */

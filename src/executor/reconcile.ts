@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { publish } from '../diagnostics.ts';
 import { OutcomeUnknownError } from '../errors/errors.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
-import type { Lease, Store } from '../stores/types.ts';
+import { scopeOfKey } from '../keys/derive.ts';
+import type { Lease, Store, UnknownNote } from '../stores/types.ts';
 import { storableResult } from './outcome.ts';
-import type { LookupAnswer } from './policy.ts';
+import type { LookupAnswer, LookupContext } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
@@ -45,6 +46,34 @@ export async function markLapsed(
   return marked.record;
 }
 
+/** What only a live call adds to a lookup: the caller's input and the key fields it derived. */
+export interface LiveCall {
+  readonly input: unknown;
+  readonly keyFields: string;
+}
+
+/**
+ * The one place a lookup's context is built, so a lookup sees the same identity from a live call and
+ * from a stored record: the key fields the record keeps (the live call's when an older record has
+ * none), the scope shown in the key, and the input only where there is one.
+ */
+export function lookupContext(
+  providerKey: (key: string, generation: number) => string,
+  record: IdempotencyRecord,
+  live: LiveCall | undefined,
+): LookupContext {
+  const keyFields = record.keyFields ?? live?.keyFields;
+  return {
+    key: record.key,
+    providerKey: providerKey(record.key, record.generation),
+    attempt: record.attempt,
+    record,
+    fields: keyFields === undefined ? undefined : (JSON.parse(keyFields) as unknown),
+    scope: scopeOfKey(record.key),
+    input: live?.input,
+  };
+}
+
 /**
  * Asks the provider (the operation's lookup, which must exist) whether `record`'s attempt happened, and
  * announces the answer on `retrysafe:reconcile`. Rejects with whatever the lookup threw.
@@ -53,15 +82,11 @@ export async function askProvider<T>(
   behaviour: Behaviour<unknown, T> | Behaviour<never, T>,
   record: IdempotencyRecord,
   payload: unknown,
+  live?: LiveCall,
 ): Promise<LookupAnswer<T>> {
   const lookup = behaviour.lookup;
   if (lookup === undefined) throw new TypeError(`operation ${record.operation} has no lookup`);
-  const answer = await lookup(payload, {
-    key: record.key,
-    providerKey: behaviour.providerKey(record.key, record.generation),
-    attempt: record.attempt,
-    record,
-  });
+  const answer = await lookup(payload, lookupContext(behaviour.providerKey, record, live));
   publish('reconcile', {
     key: record.key,
     operation: record.operation,
@@ -69,6 +94,41 @@ export async function askProvider<T>(
     answer: answer.status,
   });
   return answer;
+}
+
+/**
+ * Keeps a reconciliation answer that did not settle the record: the record's reason becomes `reason`
+ * and the audit log gets the answer (`still_unknown`). The outcome is unknown either way, so a store
+ * that cannot take the note does not change what the caller is told; the record is returned as noted,
+ * or as it was when the note could not be made.
+ */
+export async function noteStillUnknown(
+  store: Store,
+  record: IdempotencyRecord,
+  action: UnknownNote['action'],
+  answer: string,
+  reason: string,
+): Promise<IdempotencyRecord> {
+  try {
+    const noted = await store.noteUnknown({
+      key: record.key,
+      attempt: record.attempt,
+      action,
+      answer,
+      reason,
+      actor: 'reconciler',
+    });
+    return noted.ok ? noted.record : record;
+  } catch {
+    return record;
+  }
+}
+
+/** A re-send under the same provider key that ended unknown again: its answer goes to the audit log. */
+export async function noteResend(store: Store, record: IdempotencyRecord): Promise<IdempotencyRecord> {
+  if (record.state !== RecordState.Unknown) return record;
+  const reason = `re-send under the same provider key left the outcome unknown: ${record.reason ?? 'no answer'}`;
+  return noteStillUnknown(store, record, 'resend', 'unknown', reason);
 }
 
 /** What a "found" answer records: the write happened, with the provider's value and reference. */
@@ -117,11 +177,20 @@ export async function reconcile<I, T>(
   if (call.behaviour.lookup === undefined) throw new OutcomeUnknownError(record);
   let answer: LookupAnswer<T>;
   try {
-    answer = await askProvider(call.behaviour, record, call.payload);
-  } catch (error) {
-    throw new OutcomeUnknownError(record, `lookup for key ${call.key} failed; the outcome stays unknown`, {
-      cause: error,
+    answer = await askProvider(call.behaviour, record, call.payload, {
+      input: call.input,
+      keyFields: call.keyFields,
     });
+  } catch (error) {
+    const reason = `lookup failed: ${error instanceof Error ? error.message : String(error)}`;
+    const noted = await noteStillUnknown(store, record, 'lookup', 'error', reason);
+    throw new OutcomeUnknownError(
+      noted,
+      `lookup for key ${call.key} failed (${reason}); the outcome stays unknown`,
+      {
+        cause: error,
+      },
+    );
   }
 
   switch (answer.status) {
@@ -152,19 +221,20 @@ export async function reconcile<I, T>(
     case 'absent':
       // A lagging provider may not show a write yet: trust "absent" only after its settle delay.
       if (now < record.updatedAt + lookupSettleMs) {
-        throw new OutcomeUnknownError(
-          record,
-          `lookup found no write for key ${call.key}, but the provider may lag until ` +
-            `${new Date(record.updatedAt + lookupSettleMs).toISOString()}; try again after that`,
-        );
+        const reason =
+          'lookup found no write, but the provider may lag until ' +
+          `${new Date(record.updatedAt + lookupSettleMs).toISOString()}; try again after that`;
+        const noted = await noteStillUnknown(store, record, 'lookup', 'absent', reason);
+        throw new OutcomeUnknownError(noted, `${reason} (key ${call.key})`);
       }
       return claim(store, call, record, 'reconciled: the provider lookup found no write');
-    case 'unknown':
-      throw new OutcomeUnknownError(
-        record,
-        `lookup could not tell whether key ${call.key} was written` +
-          (answer.reason === undefined ? '' : ` (${answer.reason})`),
-      );
+    case 'unknown': {
+      const reason =
+        'lookup could not tell whether the write happened' +
+        (answer.reason === undefined ? '' : ` (${answer.reason})`);
+      const noted = await noteStillUnknown(store, record, 'lookup', 'unknown', reason);
+      throw new OutcomeUnknownError(noted, `${reason} (key ${call.key})`);
+    }
   }
 }
 

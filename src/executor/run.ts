@@ -13,13 +13,14 @@ import {
 } from '../errors/errors.ts';
 import { decide } from '../machine/decide.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
+import { ReplicaAcknowledgementError } from '../stores/replica-acknowledgement.ts';
 import type { Lease, Settlement, Store } from '../stores/types.ts';
 import { LeaseKeeper } from './lease-keeper.ts';
 import { decodeFailure, decodeResult, summarizeFailure } from './outcome.ts';
 import type { PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
-import { reconcile } from './reconcile.ts';
+import { noteResend, reconcile } from './reconcile.ts';
 import { settlementFor, type CallOutcome } from './settlement.ts';
 import { waitForChange } from './wait.ts';
 
@@ -48,6 +49,8 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
           token: randomUUID(),
           leaseMs: call.policy.leaseMs,
           request: call.request,
+          // An operation that keeps no request (storeRequest: false) keeps no key fields either.
+          keyFields: call.request === null ? null : call.keyFields,
         }),
       'reserve the key',
     );
@@ -91,7 +94,16 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
       case 'reconcile': {
         const next = await reconcile(store, call, record, now);
         if (next.kind === 'done') return next.result;
-        if (next.kind === 'claimed') return perform(store, call, next.lease, next.record, next.sentAt);
+        if (next.kind === 'claimed') {
+          try {
+            return await perform(store, call, next.lease, next.record, next.sentAt);
+          } catch (error) {
+            // The re-send or new attempt reconciliation opened left the outcome unknown: keep its answer.
+            const unknown = error instanceof OutcomeUnknownError ? error.fullRecord() : undefined;
+            if (unknown !== undefined) await noteResend(store, unknown);
+            throw error;
+          }
+        }
         continue;
       }
     }
@@ -195,6 +207,8 @@ async function settleWithRetry(
       return await store.settle(lease, settlement);
     } catch (error) {
       lastError = error;
+      // Applied on the primary already: settling again would be refused as a stale write.
+      if (error instanceof ReplicaAcknowledgementError) break;
       const delay = SETTLE_RETRY_DELAYS_MS[i];
       if (delay !== undefined) await new Promise((resolve) => setTimeout(resolve, delay));
     }

@@ -38,19 +38,29 @@ export interface KeyInput {
  * ```
  */
 export function deriveKey(input: KeyInput): string {
+  return keyOfCanonical(input, canonicalKeyFields(input.fields));
+}
+
+/** The key fields as RFC 8785 canonical JSON, within the size bound; what a record keeps of them. */
+export function canonicalKeyFields(fields: unknown): string {
+  const canonical = canonicalize(fields);
+  if (Buffer.byteLength(canonical, 'utf8') > MAX_KEY_FIELDS_BYTES) {
+    throw new InvalidKeyInputError(
+      `key fields are ${Buffer.byteLength(canonical, 'utf8')} bytes as canonical JSON; the limit is ` +
+        `${MAX_KEY_FIELDS_BYTES}: build the key from identifiers, not from the payload`,
+    );
+  }
+  return canonical;
+}
+
+/** `deriveKey` for key fields already canonicalized by `canonicalKeyFields` (canonicalized once per call). */
+export function keyOfCanonical(input: Omit<KeyInput, 'fields'>, fields: string): string {
   assertName('namespace', input.namespace);
   assertName('operation', input.operation);
   assertVersion(input.version);
   // typeof: from plain JS a number or null would pass the regex as "42" or "null" and blur the key's text.
   if (input.scope !== undefined && (typeof input.scope !== 'string' || !SCOPE.test(input.scope))) {
     throw new InvalidKeyInputError(`scope must match ${String(SCOPE)}, got ${JSON.stringify(input.scope)}`);
-  }
-  const fields = canonicalize(input.fields);
-  if (Buffer.byteLength(fields, 'utf8') > MAX_KEY_FIELDS_BYTES) {
-    throw new InvalidKeyInputError(
-      `key fields are ${Buffer.byteLength(fields, 'utf8')} bytes as canonical JSON; the limit is ` +
-        `${MAX_KEY_FIELDS_BYTES}: build the key from identifiers, not from the payload`,
-    );
   }
   const material = canonicalize([
     KEY_SCHEME,
@@ -61,6 +71,12 @@ export function deriveKey(input: KeyInput): string {
   ]);
   const digest = sha256Hex(`${material}\n${fields}`);
   return `${KEY_SCHEME}:${input.namespace}:${input.operation}@${input.version}:${input.scope ?? '-'}:${digest}`;
+}
+
+/** The scope a key shows in clear (its fourth part), undefined for a key without one. */
+export function scopeOfKey(key: string): string | undefined {
+  const scope = key.split(':')[3];
+  return scope === undefined || scope === '-' ? undefined : scope;
 }
 
 export function assertName(what: string, value: string): void {

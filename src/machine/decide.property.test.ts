@@ -25,6 +25,7 @@ const blank = {
   leaseUntil: null,
   result: null,
   request: null,
+  keyFields: null,
   providerRef: null,
   reason: null,
   expiresAt: null,

@@ -21,6 +21,7 @@ const base: IdempotencyRecord = {
   leaseUntil: null,
   result: '{"ok":true}',
   request: null,
+  keyFields: null,
   providerRef: 'ch_1',
   reason: null,
   overrideFingerprint: null,
@@ -290,6 +291,7 @@ describe('reservedRecord', () => {
     token: 'token-new',
     leaseMs: 30_000,
     request: '{"amount":1}',
+    keyFields: null,
   };
 
   it('builds the first attempt of a new key', () => {
@@ -306,6 +308,7 @@ describe('reservedRecord', () => {
       leaseUntil: NOW + 30_000,
       result: null,
       request: '{"amount":1}',
+      keyFields: null,
       providerRef: null,
       reason: null,
       overrideFingerprint: null,

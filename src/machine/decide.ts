@@ -125,6 +125,7 @@ export function reservedRecord(
     token: string;
     leaseMs: number;
     request?: string | null | undefined;
+    keyFields?: string | null | undefined;
   },
   now: number,
 ): IdempotencyRecord {
@@ -139,6 +140,7 @@ export function reservedRecord(
     leaseUntil: now + input.leaseMs,
     result: null,
     request: input.request ?? null,
+    keyFields: input.keyFields ?? null,
     providerRef: null,
     reason: null,
     // Any reservation moves the record on, so whatever approval it held lapses (see overrideApplies).

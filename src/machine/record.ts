@@ -43,6 +43,12 @@ export interface IdempotencyRecord {
    * reconciliation can look up or re-send without the caller's input. Dropped at compaction.
    */
   readonly request: string | null;
+  /**
+   * The key fields the key was derived from, as canonical JSON: the logical identity (an order id) a
+   * lookup searches the provider by, also from a stored record without the caller's input. Identifiers,
+   * not the payload, so compaction keeps them. Null on records written before it was kept.
+   */
+  readonly keyFields: string | null;
   readonly providerRef: string | null;
   /** Why the record is unknown, failed or released, in words. */
   readonly reason: string | null;
@@ -67,6 +73,8 @@ export interface IdempotencyRecord {
  */
 export const AuditEvent = {
   MarkedUnknown: 'marked_unknown',
+  /** Reconciliation asked (a lookup, a re-send) and the outcome is still unknown: the answer it got. */
+  StillUnknown: 'still_unknown',
   Reclaimed: 'reclaimed',
   Resolved: 'resolved',
   LateWrite: 'late_write',

@@ -13,6 +13,7 @@ const inFlight: IdempotencyRecord = {
   leaseUntil: 5_000,
   result: null,
   request: null,
+  keyFields: null,
   providerRef: null,
   reason: null,
   overrideFingerprint: null,

@@ -13,6 +13,7 @@ export const RECORD_COLUMNS = [
   'lease_until',
   'result',
   'request',
+  'key_fields',
   'provider_ref',
   'reason',
   'override_fingerprint',

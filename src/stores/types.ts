@@ -31,6 +31,8 @@ export interface BeginRequest {
   readonly leaseMs: number;
   /** What is about to be sent, kept on the record for reconciliation (null: not kept). */
   readonly request?: string | null;
+  /** The canonical key fields, kept on the record so a lookup can search by them (null: not kept). */
+  readonly keyFields?: string | null;
 }
 
 /**
@@ -82,6 +84,21 @@ export interface ResolveRequest {
   readonly tombstoneMs: number;
 }
 
+/** What a reconciliation step that left the record unknown learned (`Store.noteUnknown`). */
+export interface UnknownNote {
+  readonly key: string;
+  /** The unknown attempt that was asked about; the note is refused if the record moved on. */
+  readonly attempt: number;
+  /** What was tried: a provider lookup, or a re-send under the same provider key. */
+  readonly action: 'lookup' | 'resend';
+  /** Its answer in one word: `unknown`, `absent` (not yet trusted), `error` (it threw or timed out). */
+  readonly answer: string;
+  /** The answer in words; it becomes the record's reason. */
+  readonly reason: string;
+  /** Who asked: `reconciler` for the library. */
+  readonly actor: string;
+}
+
 export interface OverrideRequestInput {
   readonly id: string;
   readonly key: string;
@@ -125,7 +142,7 @@ export interface StoreCapabilities {
 /**
  * The seam between the executor and a durable store. Every method that changes a record is one atomic
  * operation; every write by a holder is fenced on `attempt` and `token`. A store that passes
- * `runStoreContract` (test/contract) keeps the guarantees retrysafe documents.
+ * `runStoreContract` (`retrysafe/testing`) keeps the guarantees retrysafe documents.
  *
  * Errors: a method throws only when the store itself fails (connection, I/O); refusals are values.
  */
@@ -153,6 +170,14 @@ export interface Store {
 
   /** `in_flight` with a lapsed lease at exactly `attempt` becomes `unknown`. */
   markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult>;
+
+  /**
+   * Keeps what a reconciliation step that did not settle the record learned: an `unknown` record at
+   * exactly `attempt` takes `note.reason` as its reason and the audit log gets a `still_unknown` entry
+   * (`{ action, answer, reason }` in `detail`). Nothing else changes, `updatedAt` included: a provider's
+   * settle delay counts from the attempt, not from the last question. Anything else is refused.
+   */
+  noteUnknown(note: UnknownNote): Promise<FencedResult>;
 
   /**
    * An `unknown` (or lapsed `in_flight`) record at exactly `attempt` gets a new attempt in the same

@@ -137,6 +137,8 @@ export interface PostgresCluster {
   crash(): Promise<void>;
   /** Starts the server on the same data directory and port; resolves when it accepts connections. */
   start(): Promise<void>;
+  /** A standby only: `pg_ctl promote -w`, it leaves recovery and accepts writes. */
+  promote(): Promise<void>;
   /** Stops the server if it runs and removes the directory. Safe to call more than once. */
   destroy(): Promise<void>;
 }
@@ -183,7 +185,17 @@ export async function acceptsConnections(url: string): Promise<boolean> {
  * }
  * ```
  */
-export async function startPostgresCluster(): Promise<PostgresCluster> {
+export interface ClusterOptions {
+  /** More `postgresql.conf` lines. */
+  readonly config?: readonly string[];
+  /**
+   * Make a streaming standby of the server on 127.0.0.1:`port` (`pg_basebackup -R -X stream`) instead
+   * of a new cluster (initdb). The standby connects to that port for as long as it streams.
+   */
+  readonly standbyOf?: number;
+}
+
+export async function startPostgresCluster(options: ClusterOptions = {}): Promise<PostgresCluster> {
   const found = await findTools();
   if (!found.ok) throw new Error(`cannot start a PostgreSQL cluster: ${found.problem}`);
   const { bin, account } = found;
@@ -262,21 +274,39 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
 
   try {
     if (account !== undefined) await chown(root, account.uid, account.gid);
-    // --no-sync only skips initdb's own flush of the files it creates (a process crash cannot lose
-    // them); the server itself runs with fsync on.
-    await tool('initdb', [
-      '-D',
-      dataDir,
-      '-U',
-      'postgres',
-      '-A',
-      'trust',
-      '-E',
-      'UTF8',
-      '--locale=C',
-      '--no-sync',
-      '--no-instructions',
-    ]);
+    if (options.standbyOf !== undefined) {
+      // -R writes standby.signal and primary_conninfo; the copied postgresql.conf gets its own port below.
+      await tool('pg_basebackup', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(options.standbyOf),
+        '-U',
+        'postgres',
+        '-D',
+        dataDir,
+        '-R',
+        '-X',
+        'stream',
+        '--checkpoint=fast',
+        '--no-sync',
+      ]);
+    } else
+      // --no-sync only skips initdb's own flush of the files it creates (a process crash cannot lose
+      // them); the server itself runs with fsync on.
+      await tool('initdb', [
+        '-D',
+        dataDir,
+        '-U',
+        'postgres',
+        '-A',
+        'trust',
+        '-E',
+        'UTF8',
+        '--locale=C',
+        '--no-sync',
+        '--no-instructions',
+      ]);
     await appendFile(
       join(dataDir, 'postgresql.conf'),
       [
@@ -290,6 +320,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
         'full_page_writes = on',
         'max_connections = 60',
         'shared_buffers = 16MB',
+        ...(options.config ?? []),
         '',
       ].join('\n'),
     );
@@ -299,5 +330,7 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
     throw error;
   }
 
-  return { port, url, dataDir, crash, start, destroy };
+  const promote = (): Promise<void> => tool('pg_ctl', ['-D', dataDir, '-w', 'promote']);
+
+  return { port, url, dataDir, crash, start, promote, destroy };
 }

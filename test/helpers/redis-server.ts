@@ -69,6 +69,8 @@ export interface RedisServer {
   readonly url: string;
   /** SHUTDOWN (the AOF is flushed) and wait for the process to exit. */
   shutdown(): Promise<void>;
+  /** SIGKILL (a crash: nothing is flushed, replicas get nothing more) and wait for the exit. */
+  kill(): Promise<void>;
   /** Starts the server again on the same port and directory (it reloads its AOF). */
   restart(): Promise<void>;
   /** Shuts down and removes the directory. */
@@ -132,12 +134,26 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
     }
   };
 
+  const kill = async (): Promise<void> => {
+    const running = child;
+    child = undefined;
+    if (running === undefined || running.exitCode !== null || running.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => {
+      running.once('exit', () => {
+        resolve();
+      });
+    });
+    running.kill('SIGKILL');
+    await exited;
+  };
+
   await launch();
   return {
     port,
     dir,
     url: `redis://127.0.0.1:${port}`,
     shutdown,
+    kill,
     restart: async () => {
       await shutdown();
       await launch();

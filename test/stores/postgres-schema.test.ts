@@ -55,10 +55,11 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
       }
       const k = 'bulk:7';
       const writes: [string, unknown[]][] = [
-        [sql.begin, [k, 'op@1', 'sha256:aa', false, 't', 1000, null]],
+        [sql.begin, [k, 'op@1', 'sha256:aa', false, 't', 1000, null, null]],
         [sql.heartbeat, [k, 1, 't', 1000]],
         [sql.settle, [k, 1, 't', 'succeeded', null, null, null, 1, 1, 1]],
         [sql.markUnknown, [k, 1, 'r']],
+        [sql.noteUnknown, [k, 1, 'r', 'a', 'lookup', 'unknown']],
         [sql.reclaim, [k, 1, 't', 1000, 'r']],
         [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1]],
       ];

@@ -6,7 +6,7 @@ import { decide, reservedRecord } from '../../src/machine/decide.ts';
 import type { IdempotencyRecord } from '../../src/machine/record.ts';
 import { postgresStore } from '../../src/stores/postgres/index.ts';
 import type { PostgresStore } from '../../src/stores/postgres/store.ts';
-import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/index.ts';
 import { serviceGate } from '../helpers/services.ts';
 import {
   done,
@@ -26,6 +26,7 @@ describe.runIf(available)('PostgreSQL store', () => {
 
   runStoreContract({
     name: 'postgres',
+    runner: { describe, it, beforeAll, afterAll },
     create: () => Promise.resolve(postgresStore({ pool: db(), schema: schema() })),
   });
 
@@ -98,6 +99,7 @@ describe.runIf(available)('PostgreSQL store', () => {
                       leaseUntil: at(lease),
                       result: settledState ? '{"value":"old"}' : null,
                       request: '{"old":true}',
+                      keyFields: null,
                       providerRef: settledState ? 'ref_old' : null,
                       reason: 'why',
                       overrideFingerprint: override,

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisStore, recordKeys } from '../../src/stores/redis/index.ts';
-import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/index.ts';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-server.ts';
 
 /**
@@ -40,6 +40,7 @@ describe.skipIf(!hasRedis)('redis cluster (3 primaries)', () => {
   // The cluster's nodes keep nothing on disk: volatile is fine for a throwaway cluster.
   runStoreContract({
     name: 'redis cluster',
+    runner: { describe, it, beforeAll, afterAll },
     create: () =>
       Promise.resolve(
         redisStore({ client: connect(), keyPrefix: `${PREFIX}contract:`, allowVolatile: true }),

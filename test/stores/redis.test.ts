@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { recordKeys, redisStore } from '../../src/stores/redis/index.ts';
 import type { BeginRequest, Store } from '../../src/stores/types.ts';
-import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/index.ts';
 import { DURABLE_ARGS, startRedisServer, type RedisServer } from '../helpers/redis-server.ts';
 import { serviceGate } from '../helpers/services.ts';
 
@@ -45,6 +45,7 @@ if (available) {
   const clients: Redis[] = [];
   runStoreContract({
     name: 'redis',
+    runner: { describe, it, beforeAll, afterAll },
     create: () => {
       const client = new Redis(SHARED_URL);
       clients.push(client);

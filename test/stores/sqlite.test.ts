@@ -4,14 +4,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../src/errors/errors.ts';
 import { sqliteStore, type SqliteStoreOptions, type Synchronous } from '../../src/stores/sqlite/index.ts';
 import { sqlStateTerms } from '../../src/stores/shared.ts';
 import { tablesFor } from '../../src/stores/sqlite/schema.ts';
 import { gcStatements } from '../../src/stores/sqlite/statements.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { runStoreContract } from '../../src/testing/contract/store-contract.ts';
+import { runStoreContract } from '../../src/testing/index.ts';
 import { beginRequest, reserve, settled, settlement } from '../../src/testing/contract/support.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'retrysafe-sqlite-'));
@@ -38,7 +38,11 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-runStoreContract({ name: 'sqlite', create: () => Promise.resolve(sqliteStore({ path: newFile() })) });
+runStoreContract({
+  name: 'sqlite',
+  runner: { describe, it, beforeAll, afterAll },
+  create: () => Promise.resolve(sqliteStore({ path: newFile() })),
+});
 
 describe('sqlite store', () => {
   it('runs in WAL mode with synchronous FULL by default, and takes NORMAL or EXTRA', async () => {

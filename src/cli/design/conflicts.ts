@@ -18,6 +18,7 @@ function record(overrides: Partial<IdempotencyRecord>): IdempotencyRecord {
     leaseUntil: null,
     result: '{"value":null}',
     request: null,
+    keyFields: null,
     providerRef: null,
     reason: null,
     overrideFingerprint: null,

@@ -50,6 +50,7 @@ const NO_STORE: Store = {
   heartbeat: refuse,
   settle: refuse,
   markUnknown: refuse,
+  noteUnknown: refuse,
   reclaim: refuse,
   resolve: refuse,
   get: refuse,

@@ -18,6 +18,7 @@ const RECORD_FIELDS: { readonly [K in keyof IdempotencyRecord]-?: string } = {
   leaseUntil: 'lease end, store clock, ms (`in_flight` only)',
   result: 'the result (or failure summary) as JSON; dropped at compaction',
   request: 'the request as sent (canonical payload), for reconciliation; dropped at compaction',
+  keyFields: 'the canonical key fields (the logical identity a lookup searches by); kept at compaction',
   providerRef: "the provider's id of the write",
   reason: 'why the record is unknown, failed or released',
   overrideFingerprint: 'an approved, unused override',

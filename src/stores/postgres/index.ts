@@ -33,6 +33,13 @@ interface CommonOptions {
    * 1.21, or without `max_prepared_statements`). Default true.
    */
   readonly preparedStatements?: boolean;
+  /**
+   * Accept a primary whose standbys commits do not wait for. By default `migrate()` reads
+   * `synchronous_commit`, `synchronous_standby_names` and `pg_stat_replication` and refuses a primary
+   * with standbys attached and none synchronous (or `synchronous_commit` below `on`): a failover to an
+   * asynchronous standby can lose acknowledged reservations and let a write happen twice.
+   */
+  readonly allowAsynchronousStandbys?: boolean;
 }
 
 /** Options of `postgresStore`: a pool of yours, or a connection string for a pool the store owns. */
@@ -79,6 +86,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
   const tableNames = names(options.schema ?? 'public', options.tablePrefix ?? 'retrysafe_');
   const pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
   const preparedStatements = options.preparedStatements ?? true;
+  const allowAsynchronousStandbys = options.allowAsynchronousStandbys ?? false;
   if (!Number.isFinite(pollIntervalMs) || pollIntervalMs <= 0) {
     throw new ConfigurationError(`pollIntervalMs must be a positive number, got ${pollIntervalMs}`);
   }
@@ -93,6 +101,7 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
       names: tableNames,
       pollIntervalMs,
       preparedStatements,
+      allowAsynchronousStandbys,
     });
   }
   const max = options.max;
@@ -105,5 +114,6 @@ export function postgresStore(options: PostgresStoreOptions): PostgresStore {
     names: tableNames,
     pollIntervalMs,
     preparedStatements,
+    allowAsynchronousStandbys,
   });
 }

@@ -27,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'override_binding',
     file: new URL('./migrations/0003_override_binding.sql', import.meta.url),
   },
+  { version: 4, name: 'key_fields', file: new URL('./migrations/0004_key_fields.sql', import.meta.url) },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);

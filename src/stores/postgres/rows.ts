@@ -41,6 +41,7 @@ export function toRecord(row: Row): IdempotencyRecord {
     leaseUntil: intOrNull(row['lease_until'], 'lease_until'),
     result: textOrNull(row['result'], 'result'),
     request: textOrNull(row['request'], 'request'),
+    keyFields: textOrNull(row['key_fields'], 'key_fields'),
     providerRef: textOrNull(row['provider_ref'], 'provider_ref'),
     reason: textOrNull(row['reason'], 'reason'),
     overrideFingerprint: textOrNull(row['override_fingerprint'], 'override_fingerprint'),

@@ -24,6 +24,7 @@ export interface Statements {
   readonly heartbeat: string;
   readonly settle: string;
   readonly markUnknown: string;
+  readonly noteUnknown: string;
   readonly reclaim: string;
   readonly resolve: string;
   readonly get: string;
@@ -136,8 +137,8 @@ export function statements(n: Names): Statements {
     ${lockedClock(n, 'NOT EXISTS (SELECT 1 FROM answered)')},
     ins AS (
       INSERT INTO ${n.records} AS r (key, operation, fingerprint, state, attempt, generation, lease_owner,
-        lease_until, request, created_at, updated_at, last_event)
-      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text,
+        lease_until, request, key_fields, created_at, updated_at, last_event)
+      SELECT $1::text, $2::text, $3::text, 'in_flight', 1, 1, $5::text, ${later('$6')}, $7::text, $8::text,
         clock.now, clock.now, 'reserved_fresh'
       FROM clock WHERE NOT EXISTS (SELECT 1 FROM answered)
       ON CONFLICT (key) DO UPDATE SET
@@ -150,6 +151,7 @@ export function statements(n: Names): Statements {
         lease_until = excluded.lease_until,
         result = NULL,
         request = excluded.request,
+        key_fields = excluded.key_fields,
         provider_ref = NULL,
         reason = NULL,
         -- Any reservation moves the record on: an approval it held lapses (decide.ts overrideApplies).
@@ -215,6 +217,17 @@ export function statements(n: Names): Statements {
       SELECT changed.key, changed.updated_at, 'marked_unknown', changed.attempt, 'executor',
         json_build_object('reason', $3::text, 'token', old.lease_owner, 'leaseUntil', old.lease_until)::text
       FROM changed, old`,
+  );
+
+  // Only the reason changes (not updated_at: the settle delay counts from the attempt).
+  const noteUnknown = fenced(
+    n,
+    `reason = $3::text, last_event = 'still_unknown'`,
+    `old.attempt = $2::bigint AND old.state = 'unknown'`,
+    `${INSERT_AUDIT(n)}
+      SELECT changed.key, clock.now, 'still_unknown', changed.attempt, $4::text,
+        json_build_object('action', $5::text, 'answer', $6::text, 'reason', $3::text)::text
+      FROM changed, clock`,
   );
 
   const reclaim = fenced(
@@ -359,6 +372,7 @@ export function statements(n: Names): Statements {
     heartbeat,
     settle,
     markUnknown,
+    noteUnknown,
     reclaim,
     resolve,
     get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,

@@ -16,6 +16,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -24,6 +25,7 @@ import { createHash } from 'node:crypto';
 import { connectListener, type PgPool, type PgResult } from './driver.ts';
 import { ChangeListener } from './listener.ts';
 import { migrate } from './migrate.ts';
+import { judgeReplication, readReplicationSettings } from './replication.ts';
 import type { Names } from './names.ts';
 import { explainOverrideRefusal, explainApprovalRefusal, type OverrideAnswer } from './refusals.ts';
 import { jsonRow, toAuditEntry, toOverride, toRecord, toRecordOrUndefined } from './rows.ts';
@@ -43,6 +45,8 @@ export interface PostgresStoreConfig {
   readonly pollIntervalMs: number;
   /** Send statements as named prepared statements (off behind a pooler that cannot keep them). */
   readonly preparedStatements: boolean;
+  /** Accept standbys that commits do not wait for (a failover can lose reservations). */
+  readonly allowAsynchronousStandbys: boolean;
 }
 
 /** The PostgreSQL store. Create it with `postgresStore`. */
@@ -56,6 +60,7 @@ export class PostgresStore implements Store {
   readonly #pollIntervalMs: number;
   readonly #listener: ChangeListener;
   readonly #prepared: boolean;
+  readonly #allowAsynchronousStandbys: boolean;
   readonly #statementNames = new Map<string, string>();
   #migrated: Promise<void> | undefined;
   #closed = false;
@@ -67,6 +72,7 @@ export class PostgresStore implements Store {
     this.#sql = statements(config.names);
     this.#pollIntervalMs = config.pollIntervalMs;
     this.#prepared = config.preparedStatements;
+    this.#allowAsynchronousStandbys = config.allowAsynchronousStandbys;
     this.#listener = new ChangeListener(config.names.channel, () => connectListener(this.#pool));
   }
 
@@ -77,7 +83,11 @@ export class PostgresStore implements Store {
 
   migrate(): Promise<void> {
     this.#open();
-    const running = (this.#migrated ??= migrate(this.#pool, this.#names));
+    // The replication check first: a refused primary gets no tables.
+    const running = (this.#migrated ??= (async () => {
+      judgeReplication(await readReplicationSettings(this.#pool), this.#allowAsynchronousStandbys);
+      await migrate(this.#pool, this.#names);
+    })());
     // A failed migration is tried again by the next call rather than remembered.
     running.catch(() => {
       if (this.#migrated === running) this.#migrated = undefined;
@@ -95,6 +105,7 @@ export class PostgresStore implements Store {
         request.token,
         request.leaseMs,
         request.request ?? null,
+        request.keyFields ?? null,
       ]);
       const reserved = jsonRow(row['reserved']);
       if (reserved !== undefined) {
@@ -142,6 +153,19 @@ export class PostgresStore implements Store {
         settlement.ttlMs,
         settlement.tombstoneMs,
         lease.generation,
+      ]),
+    );
+  }
+
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fencedResult(
+      await this.#one(this.#sql.noteUnknown, [
+        note.key,
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
       ]),
     );
   }

@@ -44,6 +44,22 @@ export interface RedisClientLike {
    * the server's error when CONFIG is disabled or not permitted.
    */
   configGet(parameters: readonly string[]): Promise<readonly Readonly<Record<string, string>>[]>;
+  /**
+   * `INFO <section>` on every primary: the reply text per node. Optional; without it the store cannot
+   * see replicas, so it needs `replicaAcks` or `allowUnacknowledgedReplicas` to be told.
+   */
+  info?(section: string): Promise<readonly string[]>;
+  /**
+   * `EVALSHA` then `WAIT replicas timeoutMs` in one pipeline on the node that runs the script (so WAIT
+   * counts the replicas of that shard): the script's reply (or its error) and the number of replicas
+   * that acknowledged. Needed for `replicaAcks`.
+   */
+  evalshaThenWait?(
+    sha1: string,
+    keys: readonly string[],
+    args: readonly string[],
+    wait: { readonly replicas: number; readonly timeoutMs: number },
+  ): Promise<{ readonly reply: unknown; readonly error: Error | undefined; readonly acknowledged: number }>;
   /** A new connection for pub/sub (a subscribed connection can run nothing else). */
   createSubscriber(): RedisSubscriberLike;
 }
@@ -69,9 +85,17 @@ export interface IoredisClient {
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   on(event: 'error', listener: (error: Error) => void): unknown;
   quit(): Promise<unknown>;
+  /** Commands queued and sent in one write; `exec` gives `[error, reply]` per command. */
+  pipeline(): IoredisPipeline;
   readonly isCluster: boolean;
   /** Cluster only: the connections to the primaries. */
   nodes?(role: 'master'): IoredisClient[];
+}
+
+/** What the store uses of an ioredis pipeline. */
+export interface IoredisPipeline {
+  call(command: string, ...args: (string | number)[]): IoredisPipeline;
+  exec(): Promise<[Error | null, unknown][] | null>;
 }
 
 export function isIoredisClient(client: RedisClientLike | IoredisClient): client is IoredisClient {
@@ -102,6 +126,24 @@ export function fromIoredis(client: IoredisClient): RedisClientLike {
       Promise.all(
         (await primaries()).map(async (node) => pairs(await node.call('CONFIG', 'GET', ...parameters))),
       ),
+    info: async (section) =>
+      Promise.all((await primaries()).map(async (node) => String(await node.call('INFO', section)))),
+    // On a cluster, the pipeline goes to the node that owns the script's keys (WAIT has none), so WAIT
+    // counts that shard's replicas: one wait per shard a transition touches.
+    evalshaThenWait: async (sha1, keys, args, wait) => {
+      const replies = await client
+        .pipeline()
+        .call('EVALSHA', sha1, keys.length, ...keys, ...args)
+        .call('WAIT', wait.replicas, wait.timeoutMs)
+        .exec();
+      const [script, waited] = replies ?? [];
+      if (waited?.[0]) throw waited[0];
+      return {
+        reply: script?.[1],
+        error: script?.[0] ?? undefined,
+        acknowledged: Number(waited?.[1] ?? 0),
+      };
+    },
     createSubscriber: () => {
       const connection = client.duplicate();
       // ioredis reconnects on its own; without a listener it would print every connection error.

@@ -11,7 +11,8 @@
  * leases and expiry use the server's `TIME`; records that are in flight or unknown never expire;
  * settled records expire (`PEXPIREAT`) a grace period after their tombstone, and gc deletes them at
  * the tombstone's end; audit logs outlive both, for their own retention (`auditRetentionMs`). The store refuses a server without an append-only file
- * unless told otherwise (`allowVolatile`).
+ * unless told otherwise (`allowVolatile`), and a primary with replicas unless each transition waits
+ * for them (`replicaAcks`) or you accept the risk (`allowUnacknowledgedReplicas`).
  *
  * @module
  */
@@ -62,6 +63,24 @@ interface CommonOptions {
    */
   readonly expiryGraceMs?: number;
   /**
+   * Replicas that must hold every transition a later decision depends on (reserve, settle, mark
+   * unknown, reclaim, resolve, override) before the store reports it: `WAIT replicaAcks
+   * replicaAckTimeoutMs` runs in the same round trip as the transition's script, on each shard's
+   * primary. Too few acknowledgements is a store failure: a reservation is given back and nothing is
+   * sent; an outcome is reported as not recorded, and its record is reconciled later. Default 0 (no
+   * wait), which `migrate()` refuses on a primary that has replicas unless
+   * `allowUnacknowledgedReplicas` is set. Heartbeats are not waited for.
+   */
+  readonly replicaAcks?: number;
+  /** How long one transition waits for `replicaAcks` replicas. Default 1000. */
+  readonly replicaAckTimeoutMs?: number;
+  /**
+   * Accept a primary with replicas without waiting for any (`replicaAcks` 0). Replication is
+   * asynchronous: a failover can promote a replica that lacks the last reservations, and a lost
+   * reservation can let a write happen twice.
+   */
+  readonly allowUnacknowledgedReplicas?: boolean;
+  /**
    * How long a key's audit log lives after its latest entry. The log outlives gc and the record's own
    * expiry, as the SQL stores' audit tables do: it is the evidence of late writes, resolutions and
    * overrides. Default: kept for ever (prune deliberately, or set this to your audit retention, for
@@ -87,6 +106,7 @@ export type RedisStoreOptions = CommonOptions &
 
 const DEFAULT_POLL_INTERVAL_MS = 1000;
 const DEFAULT_EXPIRY_GRACE_MS = 3_600_000;
+const DEFAULT_REPLICA_ACK_TIMEOUT_MS = 1000;
 
 /**
  * Creates a Redis store. Call `migrate()` (the retrysafe client does it on first use): it checks the
@@ -118,6 +138,12 @@ export function redisStore(options: RedisStoreOptions): Store {
   }
   const pollIntervalMs = positive('pollIntervalMs', options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS);
   const expiryGraceMs = nonNegative('expiryGraceMs', options.expiryGraceMs ?? DEFAULT_EXPIRY_GRACE_MS);
+  const replicas = nonNegative('replicaAcks', options.replicaAcks ?? 0, 'replicas');
+  // WAIT with timeout 0 blocks forever: a transition must be able to fail.
+  const replicaAckTimeoutMs = positiveInteger(
+    'replicaAckTimeoutMs',
+    options.replicaAckTimeoutMs ?? DEFAULT_REPLICA_ACK_TIMEOUT_MS,
+  );
   const auditRetentionMs =
     options.auditRetentionMs === undefined
       ? undefined
@@ -153,6 +179,8 @@ export function redisStore(options: RedisStoreOptions): Store {
     durability: options.durability,
     pollIntervalMs,
     expiryGraceMs,
+    replicaAcks: { replicas, timeoutMs: replicaAckTimeoutMs },
+    allowUnacknowledgedReplicas: options.allowUnacknowledgedReplicas ?? false,
     auditRetentionMs,
     release,
   });
@@ -165,9 +193,16 @@ function positive(name: string, value: number): number {
   return value;
 }
 
-function nonNegative(name: string, value: number): number {
+function nonNegative(name: string, value: number, unit = 'milliseconds'): number {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new ConfigurationError(`${name} must be a whole number of milliseconds >= 0, got ${String(value)}`);
+    throw new ConfigurationError(`${name} must be a whole number of ${unit} >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new ConfigurationError(`${name} must be a whole number of milliseconds > 0, got ${String(value)}`);
   }
   return value;
 }

@@ -143,6 +143,7 @@ export function decodeRecord(reply: unknown): IdempotencyRecord | undefined {
     leaseUntil: number('leaseUntil'),
     result: text('result'),
     request: text('request'),
+    keyFields: text('keyFields'),
     providerRef: text('providerRef'),
     reason: text('reason'),
     overrideFingerprint: text('overrideFingerprint'),

@@ -8,6 +8,7 @@ export const SCRIPT_NAMES = [
   'heartbeat',
   'settle',
   'mark-unknown',
+  'note-unknown',
   'reclaim',
   'resolve',
   'get',
@@ -77,6 +78,33 @@ export class Scripts {
       await this.#client.scriptLoad(script.source);
       return this.#client.evalsha(script.sha1, keys, argv);
     }
+  }
+
+  /**
+   * Runs a script and `WAIT`s for `wait.replicas` in the same round trip: the reply and how many
+   * replicas hold everything this connection wrote so far (the script's write included).
+   */
+  async runAndWait(
+    name: ScriptName,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+    wait: { readonly replicas: number; readonly timeoutMs: number },
+  ): Promise<{ readonly reply: unknown; readonly acknowledged: number }> {
+    const script = this.#scripts.get(name);
+    if (script === undefined) throw new Error(`no Redis script named ${name}`);
+    const client = this.#client;
+    if (client.evalshaThenWait === undefined) {
+      throw new Error('the Redis client cannot pipeline EVALSHA and WAIT');
+    }
+    const argv = args.map(String);
+    let answer = await client.evalshaThenWait(script.sha1, keys, argv, wait);
+    if (answer.error !== undefined && isNoScript(answer.error)) {
+      // Nothing was written (the script did not run); load it and run both again.
+      await client.scriptLoad(script.source);
+      answer = await client.evalshaThenWait(script.sha1, keys, argv, wait);
+    }
+    if (answer.error !== undefined) throw answer.error;
+    return { reply: answer.reply, acknowledged: answer.acknowledged };
   }
 }
 

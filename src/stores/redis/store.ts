@@ -11,6 +11,7 @@ import type {
   OverrideRequestInput,
   ReclaimRequest,
   ResolveRequest,
+  UnknownNote,
   Settlement,
   Store,
   StoreCapabilities,
@@ -27,8 +28,10 @@ import type { RedisClientLike } from './client.ts';
 import { checkDurability, type DurabilityAssertion } from './durability.ts';
 import { BUCKETS, decodeRecord, LAYOUT_VERSION, metaKey, optional, recordKeys } from './layout.ts';
 import { ChangeNotifier } from './notifications.ts';
+import { acknowledged, checkReplication, type ReplicaAcks } from './replication.ts';
 import { Scripts, type ScriptName } from './scripts.ts';
 import { leaseOf } from '../shared.ts';
+import type { ReplicaAcknowledgementError } from '../replica-acknowledgement.ts';
 
 export interface RedisStoreSettings {
   readonly client: RedisClientLike;
@@ -37,6 +40,8 @@ export interface RedisStoreSettings {
   readonly durability: DurabilityAssertion | undefined;
   readonly pollIntervalMs: number;
   readonly expiryGraceMs: number;
+  readonly replicaAcks: ReplicaAcks;
+  readonly allowUnacknowledgedReplicas: boolean;
   /** How long an audit list lives after its latest entry; undefined keeps it for ever. */
   readonly auditRetentionMs: number | undefined;
   /** Runs when the store closes (quits a client the store created itself). */
@@ -84,20 +89,29 @@ export class RedisStore implements Store {
   }
 
   async begin(request: BeginRequest): Promise<BeginResult> {
-    const [reserved, now, flat] = await this.#record('begin', request.key, [
+    const { reply, shortfall } = await this.#write('begin', request.key, 'the reservation', [
       request.operation,
       request.fingerprint,
       request.retryFailed ? '1' : '0',
       request.token,
       request.leaseMs,
       optional(request.request),
+      optional(request.keyFields),
     ]);
+    const [reserved, now, flat] = reply;
     const record = required(decodeRecord(flat), request.key);
     if (reserved !== 1) {
       this.#remember(record);
       return { reserved: false, record, now };
     }
-    return { reserved: true, lease: leaseOf(record), record };
+    const lease = leaseOf(record);
+    if (shortfall !== undefined) {
+      // Nothing will be sent under this reservation, so it is released at once (not waited for: if
+      // a failover loses the release, the reservation it undoes lapses and is reconciled as usual).
+      await this.#release(lease).catch(() => undefined);
+      throw shortfall;
+    }
+    return { reserved: true, lease, record };
   }
 
   async heartbeat(lease: Lease, leaseMs: number): Promise<FencedResult> {
@@ -106,7 +120,7 @@ export class RedisStore implements Store {
 
   async settle(lease: Lease, settlement: Settlement): Promise<FencedResult> {
     return fenced(
-      await this.#record('settle', lease.key, [
+      await this.#acknowledged('settle', lease.key, 'the outcome', [
         lease.attempt,
         lease.token,
         settlement.state,
@@ -120,14 +134,26 @@ export class RedisStore implements Store {
     );
   }
 
+  async noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return fenced(
+      await this.#record('note-unknown', note.key, [
+        note.attempt,
+        note.reason,
+        note.actor,
+        note.action,
+        note.answer,
+      ]),
+    );
+  }
+
   async markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {
-    return fenced(await this.#record('mark-unknown', key, [attempt, reason]));
+    return fenced(await this.#acknowledged('mark-unknown', key, 'the unknown outcome', [attempt, reason]));
   }
 
   async reclaim(
     request: ReclaimRequest,
   ): Promise<{ lease: Lease; record: IdempotencyRecord } | FencedResult> {
-    const reply = await this.#record('reclaim', request.key, [
+    const reply = await this.#acknowledged('reclaim', request.key, 'the new attempt', [
       request.attempt,
       request.token,
       request.leaseMs,
@@ -139,7 +165,7 @@ export class RedisStore implements Store {
 
   async resolve(request: ResolveRequest): Promise<FencedResult> {
     return fenced(
-      await this.#record('resolve', request.key, [
+      await this.#acknowledged('resolve', request.key, 'the resolution', [
         request.attempt,
         request.state,
         optional(request.result),
@@ -186,7 +212,7 @@ export class RedisStore implements Store {
   async requestOverride(
     input: OverrideRequestInput,
   ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
-    const reply = (await this.#record('request-override', input.key, [
+    const reply = (await this.#acknowledged('request-override', input.key, 'the override request', [
       input.id,
       input.fingerprint,
       input.requestedBy,
@@ -202,10 +228,10 @@ export class RedisStore implements Store {
   ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
     const found = await findOverride(await this.#scripts(), this.#settings.keyPrefix, id);
     if (found === undefined) return { ok: false, reason: `there is no override request ${id}` };
-    const reply = (await this.#record('approve-override', found.key, [id, approvedBy])) as unknown as [
-      number,
-      string,
-    ];
+    const reply = (await this.#acknowledged('approve-override', found.key, 'the approval', [
+      id,
+      approvedBy,
+    ])) as unknown as [number, string];
     return overrideAnswer(reply);
   }
 
@@ -268,9 +294,62 @@ export class RedisStore implements Store {
   }
 
   async #prepare(): Promise<Scripts> {
-    const { client, allowVolatile, durability } = this.#settings;
+    const { client, allowVolatile, durability, replicaAcks, allowUnacknowledgedReplicas } = this.#settings;
     await checkDurability(client, { allowVolatile, durability });
+    await checkReplication(client, { acks: replicaAcks, allowUnacknowledged: allowUnacknowledgedReplicas });
     return Scripts.read(client);
+  }
+
+  /**
+   * Runs a per-record script that may write, then (with `replicaAcks`) `WAIT`s in the same round trip.
+   * `shortfall` is set when the script wrote (its first reply value is 1) and too few replicas
+   * acknowledged it.
+   */
+  async #write(
+    name: ScriptName,
+    key: string,
+    what: string,
+    args: readonly (string | number)[],
+  ): Promise<{ reply: Reply; shortfall: ReplicaAcknowledgementError | undefined }> {
+    const acks = this.#settings.replicaAcks;
+    if (acks.replicas === 0) return { reply: await this.#record(name, key, args), shortfall: undefined };
+    const scripts = await this.#scripts();
+    const names = recordKeys(this.#settings.keyPrefix, key);
+    const { reply, acknowledged: count } = await scripts.runAndWait(
+      name,
+      names.scriptKeys,
+      [key, names.channel, this.#settings.expiryGraceMs, ...args, this.#settings.auditRetentionMs ?? ''],
+      acks,
+    );
+    const typed = reply as Reply;
+    return { reply: typed, shortfall: acknowledged(`${what} of ${key}`, typed[0] === 1, acks, count) };
+  }
+
+  /** {@link #write}, throwing the shortfall: the transition happened on the primary but may not survive. */
+  async #acknowledged(
+    name: ScriptName,
+    key: string,
+    what: string,
+    args: readonly (string | number)[],
+  ): Promise<Reply> {
+    const { reply, shortfall } = await this.#write(name, key, what, args);
+    if (shortfall !== undefined) throw shortfall;
+    return reply;
+  }
+
+  /** Gives back a reservation nothing was sent under (`released`: provably not performed). */
+  async #release(lease: Lease): Promise<void> {
+    await this.#record('settle', lease.key, [
+      lease.attempt,
+      lease.token,
+      'released',
+      '',
+      '',
+      optional('not sent: too few replicas acknowledged the reservation'),
+      0,
+      0,
+      lease.generation,
+    ]);
   }
 
   /**

@@ -2,6 +2,7 @@ import { decide, reservedRecord } from '../../machine/decide.ts';
 import {
   AuditEvent,
   OverrideStatus,
+  RecordState,
   type IdempotencyRecord,
   type OverrideRequest,
 } from '../../machine/record.ts';
@@ -14,11 +15,20 @@ import type {
   ReclaimRequest,
   ResolveRequest,
   Settlement,
+  UnknownNote,
 } from '../types.ts';
 import { leaseOf, overrideRefusal } from '../shared.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
-import { endedRecord, holds, isLapsed, isUnsettled, reclaimedRecord, unknownRecord } from './transitions.ts';
+import {
+  endedRecord,
+  holds,
+  isLapsed,
+  isUnsettled,
+  notedRecord,
+  reclaimedRecord,
+  unknownRecord,
+} from './transitions.ts';
 
 /** The identity the library itself writes audit entries under. */
 const EXECUTOR = 'executor';
@@ -35,6 +45,7 @@ export class SqliteOperations {
   readonly heartbeat: (lease: Lease, leaseMs: number) => FencedResult;
   readonly settle: (lease: Lease, settlement: Settlement) => FencedResult;
   readonly markUnknown: (key: string, attempt: number, reason: string) => FencedResult;
+  readonly noteUnknown: (note: UnknownNote) => FencedResult;
   readonly reclaim: (request: ReclaimRequest) => { lease: Lease; record: IdempotencyRecord } | FencedResult;
   readonly resolve: (request: ResolveRequest) => FencedResult;
   readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
@@ -127,6 +138,24 @@ export class SqliteOperations {
         actor: EXECUTOR,
         event: AuditEvent.MarkedUnknown,
         detail: { reason, token: current.leaseOwner, leaseUntil: current.leaseUntil },
+      });
+      return { ok: true, record };
+    });
+
+    this.noteUnknown = immediate((now, note: UnknownNote): FencedResult => {
+      const current = s.record(note.key);
+      if (current?.attempt !== note.attempt || current.state !== RecordState.Unknown) {
+        return { ok: false, record: current };
+      }
+      const record = notedRecord(current, note.reason);
+      s.write(record);
+      s.appendAudit({
+        key: note.key,
+        at: now,
+        attempt: note.attempt,
+        actor: note.actor,
+        event: AuditEvent.StillUnknown,
+        detail: { action: note.action, answer: note.answer, reason: note.reason },
       });
       return { ok: true, record };
     });

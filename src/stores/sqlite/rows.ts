@@ -20,6 +20,7 @@ export interface RecordRow {
   lease_until: number | null;
   result: string | null;
   request: string | null;
+  key_fields: string | null;
   provider_ref: string | null;
   reason: string | null;
   override_fingerprint: string | null;
@@ -78,6 +79,7 @@ export function recordFromRow(row: RecordRow): IdempotencyRecord {
     leaseUntil: row.lease_until,
     result: row.result,
     request: row.request,
+    keyFields: row.key_fields,
     providerRef: row.provider_ref,
     reason: row.reason,
     overrideFingerprint: row.override_fingerprint,
@@ -101,6 +103,7 @@ export function rowFromRecord(record: IdempotencyRecord): RecordRow {
     lease_until: record.leaseUntil,
     result: record.result,
     request: record.request,
+    key_fields: record.keyFields,
     provider_ref: record.providerRef,
     reason: record.reason,
     override_fingerprint: record.overrideFingerprint,

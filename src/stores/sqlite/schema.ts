@@ -112,6 +112,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE ${overrides} ADD COLUMN payload TEXT;
     `,
   },
+  {
+    // The canonical key fields, so a lookup from a stored record can search by the logical identity.
+    version: 4,
+    sql: ({ records }) => `ALTER TABLE ${records} ADD COLUMN key_fields TEXT;`,
+  },
 ];
 
 /** The latest version (versions are numbered by their author, so the list may have gaps while in review). */

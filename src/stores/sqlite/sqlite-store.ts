@@ -15,6 +15,7 @@ import type {
   Settlement,
   Store,
   StoreCapabilities,
+  UnknownNote,
 } from '../types.ts';
 import { configure, openDatabase, type SqliteDatabase, type Synchronous } from './driver.ts';
 import { SqliteOperations } from './operations.ts';
@@ -110,6 +111,10 @@ export class SqliteStore implements Store {
 
   settle(lease: Lease, settlement: Settlement): Promise<FencedResult> {
     return promised(() => this.#prepare().operations.settle(lease, settlement));
+  }
+
+  noteUnknown(note: UnknownNote): Promise<FencedResult> {
+    return promised(() => this.#prepare().operations.noteUnknown(note));
   }
 
   markUnknown(key: string, attempt: number, reason: string): Promise<FencedResult> {

@@ -70,6 +70,14 @@ export function unknownRecord(record: IdempotencyRecord, reason: string, now: nu
   };
 }
 
+/**
+ * An unknown record after a reconciliation step that did not settle it: only the reason changes, so
+ * its age and the provider's settle delay still count from the attempt.
+ */
+export function notedRecord(record: IdempotencyRecord, reason: string): IdempotencyRecord {
+  return { ...record, reason };
+}
+
 /** A new attempt in the same generation (after reconciliation showed it is safe). */
 export function reclaimedRecord(
   record: IdempotencyRecord,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
 import type { IdempotencyRecord } from '../../machine/record.ts';
 import { current, reserve, scope, settled, settlement, sleep, type ContractContext } from './support.ts';
 

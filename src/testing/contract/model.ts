@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
 import { decide, reservedRecord } from '../../machine/decide.ts';
 import { RecordState, type IdempotencyRecord, type SettledState } from '../../machine/record.ts';
 import type { FencedResult, Lease, Store } from '../../stores/types.ts';

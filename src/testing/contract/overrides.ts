@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { expect, it } from 'vitest';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
 import { decide } from '../../machine/decide.ts';
 import type { OverrideRequestInput } from '../../stores/types.ts';
 import {

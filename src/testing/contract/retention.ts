@@ -1,4 +1,5 @@
-import { expect, it } from 'vitest';
+import { expect } from './expect.ts';
+import { it } from './runner.ts';
 import { decide } from '../../machine/decide.ts';
 import {
   beginRequest,

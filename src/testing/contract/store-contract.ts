@@ -1,16 +1,22 @@
-import { afterAll, beforeAll, describe } from 'vitest';
 import type { Store } from '../../stores/types.ts';
 import { fencingContract } from './fencing.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { listingContract } from './listing.ts';
 import { modelContract } from './model.ts';
+import { notesContract } from './notes.ts';
 import { overridesContract } from './overrides.ts';
 import { retentionContract } from './retention.ts';
+import { registerWith, type TestRunner } from './runner.ts';
 import type { ContractContext } from './support.ts';
 
 export interface StoreContractOptions {
   /** Shown in the suite title: `store contract: <name>`. */
   readonly name: string;
+  /**
+   * The test runner's functions: `{ describe, it, beforeAll, afterAll }` from vitest, or from `node:test`
+   * `{ describe, it, beforeAll: before, afterAll: after }`.
+   */
+  readonly runner: TestRunner;
   /** Creates the store under test, once for the whole suite. The suite runs `migrate()` itself (twice). */
   readonly create: () => Promise<Store>;
   /**
@@ -21,7 +27,8 @@ export interface StoreContractOptions {
 }
 
 /**
- * Registers the behaviour every `Store` must show, as one vitest `describe` block. Each test works under
+ * Registers the behaviour every `Store` must show, as one `describe` block of the runner given (vitest or
+ * `node:test`). The three stores retrysafe ships run exactly this suite. Each test works under
  * its own random key prefix (and operation name), so several suites may share one database or server.
  * Time enters only as short real leases and TTLs with sleeps well past them; nothing asserts on timing.
  *
@@ -34,31 +41,38 @@ export interface StoreContractOptions {
  *   override), `settled` (every accepted holder settle, `unknown` included), `marked_unknown`,
  *   `reclaimed` (attempt = new attempt), `resolved` (actor = resolver, reason in `detail`), `late_write`
  *   (attempt = the refused lease's, the settlement's state, result and providerRef in `detail`, also for
- *   a key that has no record), `override_requested` / `override_approved` (actor = that identity).
+ *   a key that has no record), `override_requested` / `override_approved` (actor = that identity),
+ *   `still_unknown` (`noteUnknown`: actor = who asked, `{ action, answer, reason }` in `detail`).
  *   Heartbeats are not audited. The executor's own events use actor `executor`.
  * - `list({ updatedBefore })` is strict (`updatedAt < updatedBefore`); `states: []` matches nothing.
  * - gc compaction sets `result` to null and keeps every other field (reason, providerRef, fingerprint).
  *
  * @example
  * ```ts
+ * // my-store.contract.test.ts, under vitest
+ * import { afterAll, beforeAll, describe, it } from 'vitest';
+ * import { runStoreContract } from 'retrysafe/testing';
+ *
  * runStoreContract({
- *   name: 'sqlite',
- *   create: async () => sqliteStore({ path: join(dir, 'contract.db') }),
+ *   name: 'my-store',
+ *   runner: { describe, it, beforeAll, afterAll },
+ *   create: async () => myStore({ url: process.env.MY_STORE_URL }),
  * });
  * ```
  */
 export function runStoreContract(options: StoreContractOptions): void {
-  describe(`store contract: ${options.name}`, () => {
+  const { runner } = options;
+  runner.describe(`store contract: ${options.name}`, () => {
     let store: Store | undefined;
 
-    beforeAll(async () => {
+    runner.beforeAll(async () => {
       store = await options.create();
       // Twice: migrate must be idempotent.
       await store.migrate();
       await store.migrate();
     });
 
-    afterAll(async () => {
+    runner.afterAll(async () => {
       if (store === undefined) return;
       if (options.destroy === undefined) await store.close();
       else await options.destroy(store);
@@ -70,11 +84,14 @@ export function runStoreContract(options: StoreContractOptions): void {
         return store;
       },
     };
-    lifecycleContract(context);
-    fencingContract(context);
-    retentionContract(context);
-    overridesContract(context);
-    listingContract(context);
-    modelContract(context);
+    registerWith(runner, () => {
+      lifecycleContract(context);
+      fencingContract(context);
+      retentionContract(context);
+      overridesContract(context);
+      listingContract(context);
+      notesContract(context);
+      modelContract(context);
+    });
   });
 }

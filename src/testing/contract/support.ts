@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
-import { expect } from 'vitest';
+import { expect } from './expect.ts';
 import type { IdempotencyRecord } from '../../machine/record.ts';
 import type { BeginRequest, Lease, Settlement, Store } from '../../stores/types.ts';
 

@@ -3,13 +3,13 @@
 --
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 operation, 5 fingerprint, 6 retryFailed ('1' or '0'),
---       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text).
+--       7 lease token, 8 lease ms, 9 request (nullable: '' or '=' .. text), 10 key fields (nullable).
 -- Returns: { 1 if reserved else 0, server now ms, { field, value, ... } of the record after the call }.
 -- Audit: an override reservation writes `override_used`; a routine one writes nothing (the record is its trail).
 
 local key, grace = ARGV[1], tonumber(ARGV[3])
 local operation, fingerprint, retry_failed = ARGV[4], ARGV[5], ARGV[6] == '1'
-local token, lease_ms, request = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9])
+local token, lease_ms, request, key_fields = ARGV[7], tonumber(ARGV[8]), opt(ARGV[9]), opt(ARGV[10])
 
 local now = now_ms()
 local rec, stored_flat = load_record(KEYS[1])
@@ -51,6 +51,7 @@ local claim = {
   leaseOwner = token,
   leaseUntil = now + lease_ms,
   request = request,
+  keyFields = key_fields,
   createdAt = now,
   updatedAt = now,
 }

@@ -10,8 +10,8 @@
 -- Records are hashes whose absent fields are null. Times are milliseconds on the server's clock.
 
 local FIELDS = { 'key', 'operation', 'fingerprint', 'state', 'attempt', 'generation', 'leaseOwner',
-  'leaseUntil', 'result', 'request', 'providerRef', 'reason', 'overrideFingerprint', 'createdAt', 'updatedAt',
-  'expiresAt', 'tombstoneUntil', 'overrideAttempt' }
+  'leaseUntil', 'result', 'request', 'keyFields', 'providerRef', 'reason', 'overrideFingerprint', 'createdAt',
+  'updatedAt', 'expiresAt', 'tombstoneUntil', 'overrideAttempt' }
 local NUMERIC = { attempt = true, generation = true, leaseUntil = true, createdAt = true,
   updatedAt = true, expiresAt = true, tombstoneUntil = true, overrideAttempt = true }
 local STATES = { 'in_flight', 'succeeded', 'failed', 'unknown', 'released' }
