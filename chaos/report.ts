@@ -6,6 +6,7 @@ import { REPO_ROOT } from './child.ts';
 import { combinations } from './combinations.ts';
 import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE } from './provider/modes.ts';
 import { STORES } from './impls/types.ts';
+import { reliabilitySection } from '../model/report.ts';
 
 export interface ReportInput {
   readonly rows: readonly Figures[];
@@ -266,6 +267,8 @@ implementation keeps no audit of refused writes.
 ## Violations
 
 ${violations === '' ? 'None.' : violations}
+
+${await reliabilitySection(join(REPO_ROOT, 'docs'))}
 `;
   return format(text, { parser: 'markdown', singleQuote: true, printWidth: 110 });
 }
