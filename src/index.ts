@@ -7,6 +7,8 @@ export {
   type Operation,
   type OperationDefinition,
   type Resolution,
+  type ResolutionRequest,
+  type ResolvePolicy,
   type RetrySafe,
   type RetrySafeOptions,
 } from './executor/client.ts';
@@ -19,6 +21,9 @@ export {
   type OperationPolicy,
 } from './executor/policy.ts';
 export { defaultClassify } from './executor/outcome.ts';
+export { normalizeActor } from './executor/actor.ts';
+export { payloadMatches } from './executor/overrides.ts';
+export { RESOLVE_POLICIES } from './executor/resolution.ts';
 export type { RunResult, TombstoneSummary } from './executor/prepared.ts';
 export type {
   ReconcileAction,

@@ -1,18 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import {
   ConfigurationError,
   InvalidKeyInputError,
   LeaseLostError,
-  OverrideRefusedError,
   PayloadTooLargeError,
-  ResolveRefusedError,
   RetrySafeError,
 } from '../errors/errors.ts';
 import { assertName, assertVersion, canonicalKeyFields, keyOfCanonical } from '../keys/derive.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
 import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import { providerKey } from '../keys/provider-key.ts';
-import type { AuditEntry, IdempotencyRecord, OverrideRequest, SettledState } from '../machine/record.ts';
+import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../machine/record.ts';
 import type { GcOptions, GcSummary, ListFilter, Store } from '../stores/types.ts';
 import {
   reconcileBatch,
@@ -21,7 +18,8 @@ import {
   type ReconcileOptions,
 } from './batch-reconcile.ts';
 import { guard } from './guard.ts';
-import { defaultClassify, encodeResult } from './outcome.ts';
+import { defaultClassify } from './outcome.ts';
+import { approveOverride, askFor, requestOverride } from './overrides.ts';
 import {
   resolvePolicy,
   type CallContext,
@@ -31,7 +29,19 @@ import {
   type OperationPolicy,
 } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult, TombstoneSummary } from './prepared.ts';
+import {
+  approveResolution,
+  assertResolvePolicy,
+  requestResolution,
+  resolutionRequests,
+  resolveNow,
+  type Resolution,
+  type ResolutionRequest,
+  type ResolvePolicy,
+} from './resolution.ts';
 import { run } from './run.ts';
+
+export type { Resolution, ResolutionRequest, ResolvePolicy } from './resolution.ts';
 
 /**
  * Declaration of an operation: a named, versioned kind of external write. `I` is what the caller
@@ -120,18 +130,12 @@ export interface RetrySafeOptions {
   readonly defaults?: Partial<OperationPolicy>;
   /** Run `store.migrate()` before first use. @default true */
   readonly migrate?: boolean;
-}
-
-/** A manual resolution of an unknown outcome. */
-export interface Resolution {
-  readonly state: SettledState;
-  /** For `succeeded`: the result later replays return. */
-  readonly result?: unknown;
-  readonly providerRef?: string;
-  /** Who resolves (recorded in the audit log). */
-  readonly by: string;
-  /** Why (recorded in the audit log). */
-  readonly reason: string;
+  /**
+   * What a person's `resolve` of an unknown outcome needs: evidence (a provider reference) or a second
+   * person (`requestResolution` then `approveResolution`). See docs/security.md.
+   * @default 'evidence-or-second-person'
+   */
+  readonly resolvePolicy?: ResolvePolicy;
 }
 
 export interface RetrySafe {
@@ -142,9 +146,37 @@ export interface RetrySafe {
   operation<I, T, P = I, K = unknown>(definition: OperationDefinition<I, T, P, K>): Operation<I, T>;
   /** A one-off call: key fields and payload given directly. */
   once<T>(definition: OnceDefinition<T>, call: (context: CallContext) => Promise<T>): Promise<RunResult<T>>;
-  /** Settles an `unknown` (or lapsed) record by hand: who and why go to the audit log. */
+  /**
+   * Settles an `unknown` (or lapsed) record by hand: who, why and the evidence go to the audit log.
+   * Under the default `resolvePolicy` it needs evidence (`providerRef`); without it, it is refused
+   * (`ResolveRefusedError`) and goes through `requestResolution` and a second person instead.
+   *
+   * @example
+   * ```ts
+   * await rs.resolve(key, { state: 'succeeded', providerRef: 'ch_3Pq', result: charge, by: 'alice', reason: 'in the dashboard' });
+   * const request = await rs.requestResolution(key, { state: 'released', by: 'alice', reason: 'no charge in the dashboard' });
+   * await rs.approveResolution(key, request.id, { by: 'bob' });
+   * ```
+   */
   resolve(key: string, resolution: Resolution): Promise<IdempotencyRecord>;
-  /** Approves an override request; refused when the approver is the requester. */
+  /** Asks for a resolution that a second, different person approves (kept in the audit log). */
+  requestResolution(key: string, resolution: Resolution): Promise<ResolutionRequest>;
+  /** Approves and applies a resolution request; refused for its requester, or once the record moved on. */
+  approveResolution(key: string, id: string, approval: { by: string }): Promise<IdempotencyRecord>;
+  /** The resolution requests of a key, oldest first. */
+  resolutionRequests(key: string): Promise<ResolutionRequest[]>;
+  /**
+   * Asks for a reviewed override that lets `payload` (as the operation sends it) replace the stored
+   * payload under `key`, once. The canonical payload is kept so the approver sees what will be sent.
+   */
+  requestOverride(
+    key: string,
+    request: { payload: unknown; by: string; reason: string },
+  ): Promise<OverrideRequest>;
+  /**
+   * Approves an override request; refused when the approver is the requester (identities normalized),
+   * when the record moved on, or when the stored payload does not match the fingerprint it allows.
+   */
   approveOverride(id: string, approval: { by: string }): Promise<OverrideRequest>;
   overrides(key?: string): Promise<OverrideRequest[]>;
   get(key: string): Promise<IdempotencyRecord | undefined>;
@@ -189,6 +221,8 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     assertName('namespace', namespace);
   });
   const defaults = resolvePolicy('retrysafe defaults', options.defaults);
+  const personResolves = assertResolvePolicy(options.resolvePolicy);
+  const policyOf = (operation: string): OperationPolicy => policies.get(operation) ?? defaults;
   const policies = new Map<string, OperationPolicy>();
   const declared = new Map<string, Declared>();
   const inProcess = new Map<string, { fingerprint: string; promise: Promise<RunResult<unknown>> }>();
@@ -277,22 +311,11 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       keyOf: (input: I) => prepare(input).key,
       requestOverride: async (input: I, request: { by: string; reason: string }) => {
         const call = prepare(input);
-        assertIdentity('by', request.by);
-        assertIdentity('reason', request.reason);
+        const ask = askFor(call.key, call.payload, request.by, request.reason);
+        // An operation that stores no request keeps no proposed payload either.
+        const payload = definition.storeRequest === false ? null : ask.payload;
         await whenReady();
-        const answer = await guard(
-          () =>
-            store.requestOverride({
-              id: randomUUID(),
-              key: call.key,
-              fingerprint: call.fingerprint,
-              requestedBy: request.by,
-              reason: request.reason,
-            }),
-          'record the override request',
-        );
-        if (!answer.ok) throw new OverrideRefusedError(answer.reason, await store.get(call.key));
-        return answer.override;
+        return requestOverride(store, { ...ask, payload });
       },
     });
   }
@@ -321,48 +344,29 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     operation,
     once,
     resolve: async (key, resolution) => {
-      assertIdentity('by', resolution.by);
-      assertIdentity('reason', resolution.reason);
       await whenReady();
-      const record = await guard(() => store.get(key), 'read the record');
-      if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
-      const policy = policies.get(record.operation) ?? defaults;
-      const result = resolution.state === 'succeeded' ? encodeResult(resolution.result) : null;
-      // A person's result is refused rather than dropped: they can give a smaller one or none.
-      const bytes = result === null ? 0 : Buffer.byteLength(result, 'utf8');
-      if (bytes > policy.maxResultBytes) {
-        throw new PayloadTooLargeError('result', bytes, policy.maxResultBytes, 'maxResultBytes');
-      }
-      const resolved = await guard(
-        () =>
-          store.resolve({
-            key,
-            attempt: record.attempt,
-            state: resolution.state,
-            result,
-            providerRef: resolution.providerRef ?? null,
-            reason: resolution.reason,
-            actor: resolution.by,
-            ttlMs: policy.ttlMs,
-            tombstoneMs: policy.tombstoneMs,
-          }),
-        'record the resolution',
-      );
-      if (!resolved.ok) {
-        throw new ResolveRefusedError(
-          `key ${key} is ${record.state} at attempt ${record.attempt}: only an unknown outcome (or a lapsed ` +
-            'lease) can be resolved',
-          resolved.record ?? record,
-        );
-      }
-      return resolved.record;
+      return resolveNow(store, policyOf, personResolves, key, resolution);
+    },
+    requestResolution: async (key, resolution) => {
+      await whenReady();
+      return requestResolution(store, policyOf, key, resolution);
+    },
+    approveResolution: async (key, id, approval) => {
+      await whenReady();
+      return approveResolution(store, policyOf, key, id, approval.by);
+    },
+    resolutionRequests: async (key) => {
+      await whenReady();
+      return resolutionRequests(store, key);
+    },
+    requestOverride: async (key, request) => {
+      const ask = askFor(key, request.payload, request.by, request.reason);
+      await whenReady();
+      return requestOverride(store, ask);
     },
     approveOverride: async (id, approval) => {
-      assertIdentity('by', approval.by);
       await whenReady();
-      const answer = await guard(() => store.approveOverride(id, approval.by), 'record the approval');
-      if (!answer.ok) throw new OverrideRefusedError(answer.reason);
-      return answer.override;
+      return approveOverride(store, id, approval.by);
     },
     overrides: async (key) => {
       await whenReady();
@@ -421,11 +425,5 @@ function userCode<R>(what: string, fn: () => R): R {
     if (error instanceof RetrySafeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new InvalidKeyInputError(`${what}() threw: ${message}`);
-  }
-}
-
-function assertIdentity(what: string, value: unknown): void {
-  if (typeof value !== 'string' || value.trim() === '') {
-    throw new ConfigurationError(`${what} must be a non-empty string`);
   }
 }

@@ -77,6 +77,8 @@ export const AuditEvent = {
   StillUnknown: 'still_unknown',
   Reclaimed: 'reclaimed',
   Resolved: 'resolved',
+  /** A person asked to resolve an unknown outcome without evidence; a second person must approve it. */
+  ResolutionRequested: 'resolution_requested',
   LateWrite: 'late_write',
   OverrideRequested: 'override_requested',
   OverrideApproved: 'override_approved',

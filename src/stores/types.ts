@@ -82,6 +82,24 @@ export interface ResolveRequest {
   readonly actor: string;
   readonly ttlMs: number;
   readonly tombstoneMs: number;
+  /**
+   * JSON text of what the resolution rests on (a provider reference, a lookup answer, a second person's
+   * approval of a request), kept as `evidence` in the `resolved` audit entry. Null: none given.
+   */
+  readonly evidence?: string | null;
+}
+
+/** A person's request to resolve an unknown outcome, waiting for a second person (kept in the audit log). */
+export interface ResolutionRequestInput {
+  readonly id: string;
+  readonly key: string;
+  /** The attempt the requester looked at; refused unless the record is still unknown (or lapsed) there. */
+  readonly attempt: number;
+  readonly state: SettledState;
+  readonly result: string | null;
+  readonly providerRef: string | null;
+  readonly reason: string;
+  readonly requestedBy: string;
 }
 
 /** What a reconciliation step that left the record unknown learned (`Store.noteUnknown`). */
@@ -187,6 +205,13 @@ export interface Store {
 
   /** An `unknown` (or lapsed `in_flight`) record at exactly `attempt` is settled by a reconciler or a person. */
   resolve(request: ResolveRequest): Promise<FencedResult>;
+
+  /**
+   * Appends a `resolution_requested` audit entry (actor = the requester; the request in `detail`) when
+   * the record is `unknown` (or lapsed `in_flight`) at exactly `attempt`; otherwise `{ ok: false }` and
+   * nothing is written. Changes no record: a second person's approval resolves it (`resolve`).
+   */
+  requestResolution(input: ResolutionRequestInput): Promise<FencedResult>;
 
   get(key: string): Promise<IdempotencyRecord | undefined>;
   audit(key: string): Promise<AuditEntry[]>;

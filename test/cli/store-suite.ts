@@ -197,7 +197,8 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       expect(record).toMatchObject({ state: 'succeeded', providerRef: 'ch_found' });
       expect(JSON.parse(record.result ?? 'null')).toEqual({ value: { chargeId: 'ch_found' } });
 
-      const lapsed = await run(
+      // Not performed on one person's word: refused; it takes a request and a second person.
+      const notPerformed = [
         'resolve',
         keys.lapsed,
         '--not-performed',
@@ -205,13 +206,24 @@ export function storeCommandSuite(target: StoreUnderTest): void {
         'bob',
         '--reason',
         'never sent',
-      );
+      ];
+      const alone = await run(...notPerformed, '--json');
+      expect(alone.code).toBe(1);
+      expect(json<{ error: { code: string } }>(alone).error.code).toBe('RS_RESOLVE_REFUSED');
+      const requested = await run(...notPerformed, '--request', '--json');
+      expect(requested.code, requested.stderr).toBe(0);
+      const { request } = json<{ request: { id: string; requestedBy: string } }>(requested);
+      expect(request.requestedBy).toBe('bob');
+      const self = await run('resolve', keys.lapsed, '--approve', request.id, '--by', ' Bob ', '--json');
+      expect(self.code).toBe(1);
+      expect(json<{ error: { code: string } }>(self).error.code).toBe('RS_RESOLVE_REFUSED');
+      const lapsed = await run('resolve', keys.lapsed, '--approve', request.id, '--by', 'carol');
       expect(lapsed.code, lapsed.stderr).toBe(0);
       expect(lapsed.stdout).toContain('released');
 
       for (const [key, actor, reason] of [
         [keys.unknown, 'ann@example.com', 'found in the provider dashboard'],
-        [keys.lapsed, 'bob', 'never sent'],
+        [keys.lapsed, 'carol', 'never sent'],
       ] as const) {
         const resolved = (await store.audit(key)).filter((e) => e.event === 'resolved');
         expect(resolved).toHaveLength(1);
@@ -241,6 +253,11 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       const { override } = json<{ override: OverrideRequest }>(requested);
       expect(override).toMatchObject({ key: keys.succeeded, status: 'pending', requestedBy: 'carol' });
 
+      expect(override.payload).toBe(`{"amount":250,"id":"${target.name}-ok"}`);
+      for (const spelling of ['carol', ' Carol ', 'CAROL']) {
+        const refused = await run('override', 'approve', override.id, '--by', spelling, '--json');
+        expect(refused.code).toBe(1);
+      }
       const self = await run('override', 'approve', override.id, '--by', 'carol', '--json');
       expect(self.code).toBe(1);
       expect(json<{ error: { code: string } }>(self).error.code).toBe('RS_OVERRIDE_REFUSED');
@@ -279,6 +296,16 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       const shown = await run('show', keys.succeeded);
       expect(shown.stdout).toContain('override requests');
       expect(shown.stdout).toContain('dave');
+      // The approver sees what will be sent, with both fingerprints.
+      const canonical = `{"amount":250,"id":"${target.name}-ok"}`;
+      const current = (await store.get(keys.succeeded))?.fingerprint ?? 'missing';
+      for (const printed of [shown.stdout, (await run('override', 'ls', '--key', keys.succeeded)).stdout]) {
+        expect(printed).toContain(canonical);
+        expect(printed).toContain(override.fingerprint);
+        expect(printed).toContain(current);
+        expect(printed).toMatch(/current fingerprint/);
+        expect(printed).toMatch(/proposed fingerprint/);
+      }
     });
 
     it('gc reports its summary', async () => {

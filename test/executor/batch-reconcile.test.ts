@@ -157,6 +157,7 @@ describe('batch reconciliation', () => {
     // Someone resolves one record between plan and apply: apply must not overwrite it.
     await fx.rs.resolve(resolvedMeanwhile ?? '', {
       state: 'failed',
+      providerRef: 're_21',
       by: 'alice',
       reason: 'refunded by hand',
     });

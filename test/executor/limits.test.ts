@@ -147,7 +147,13 @@ describe('finding 9: payload and result size limits', () => {
     await expect(op(1)).rejects.toThrow();
     const key = op.keyOf(1);
     await expect(
-      fx.rs.resolve(key, { state: 'succeeded', result: 'x'.repeat(1000), by: 'ops', reason: 'checked' }),
+      fx.rs.resolve(key, {
+        state: 'succeeded',
+        result: 'x'.repeat(1000),
+        providerRef: 'rep_1',
+        by: 'ops',
+        reason: 'checked',
+      }),
     ).rejects.toBeInstanceOf(PayloadTooLargeError);
     expect((await fx.rs.get(key))?.state).toBe('unknown');
   });

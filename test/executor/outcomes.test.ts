@@ -214,6 +214,7 @@ describe('manual resolution', () => {
     const record = await fx.rs.resolve(key, {
       state: 'succeeded',
       result: 'seen-in-dashboard',
+      providerRef: 'ch_77',
       by: 'alice',
       reason: 'ticket 77',
     });

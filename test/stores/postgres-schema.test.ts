@@ -61,7 +61,8 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
         [sql.markUnknown, [k, 1, 'r']],
         [sql.noteUnknown, [k, 1, 'r', 'a', 'lookup', 'unknown']],
         [sql.reclaim, [k, 1, 't', 1000, 'r']],
-        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1]],
+        [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1, null]],
+        [sql.requestResolution, [k, 1, 'released', null, null, 'r', 'a', 'id']],
       ];
       for (const [text, values] of writes) {
         const plan = await explain(client, text, values);

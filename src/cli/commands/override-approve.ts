@@ -16,7 +16,8 @@ export async function overrideApprove(
   const by = requiredString(values, 'by');
   const { rs } = await context.session();
   const override = await rs.approveOverride(id, { by });
+  const record = await rs.get(override.key);
   if (json) printJson(io, { override });
-  else io.stdout.write(describeOverride(override, colour));
+  else io.stdout.write(describeOverride(override, record?.fingerprint ?? null, colour));
   return ExitCode.Ok;
 }

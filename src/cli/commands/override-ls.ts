@@ -1,9 +1,9 @@
-import type { OverrideStatus } from '../../index.ts';
+import { payloadMatches, type OverrideStatus } from '../../index.ts';
 import { stringOption, UsageError } from '../args.ts';
 import type { CommandContext } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { printJson } from '../output.ts';
-import { overridesTable } from './show.ts';
+import { currentFingerprints, describeOverrides } from './show.ts';
 
 export const overrideLsOptions = { key: { type: 'string' }, status: { type: 'string' } } as const;
 
@@ -20,8 +20,17 @@ export async function overrideLs(context: CommandContext, positionals: readonly 
   }
   const { rs } = await context.session();
   const overrides = (await rs.overrides(key)).filter((o) => status === undefined || o.status === status);
-  if (json) printJson(io, { count: overrides.length, overrides });
-  else if (overrides.length === 0) io.stdout.write('no override requests\n');
-  else io.stdout.write(overridesTable(overrides, colour));
+  const current = await currentFingerprints(rs, overrides);
+  if (json) {
+    printJson(io, {
+      count: overrides.length,
+      overrides: overrides.map((override) => ({
+        ...override,
+        currentFingerprint: current.get(override.key) ?? null,
+        payloadMatches: payloadMatches(override) ?? null,
+      })),
+    });
+  } else if (overrides.length === 0) io.stdout.write('no override requests\n');
+  else io.stdout.write(describeOverrides(overrides, current, colour));
   return ExitCode.Ok;
 }

@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fingerprint, type OverrideRequest } from '../../index.ts';
-import { CommandFailure, onePositional, parseJson, requiredString, UsageError } from '../args.ts';
+import { payloadMatches, type OverrideRequest } from '../../index.ts';
+import { onePositional, parseJson, requiredString, UsageError } from '../args.ts';
 import type { CommandContext } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { fields, printJson } from '../output.ts';
+import { fields, isoTime, printJson } from '../output.ts';
 
 export const overrideRequestOptions = {
   payload: { type: 'string' },
@@ -27,31 +26,43 @@ export async function overrideRequest(
   const by = requiredString(values, 'by');
   const reason = requiredString(values, 'reason');
   const payload = parseJson(readPayload(file, io.cwd), `--payload ${file}`);
-  const newFingerprint = fingerprint(payload);
-  const { store } = await context.session();
-  const answer = await store.requestOverride({
-    id: randomUUID(),
-    key,
-    fingerprint: newFingerprint,
-    requestedBy: by,
-    reason,
-  });
-  if (!answer.ok)
-    throw new CommandFailure('RS_OVERRIDE_REFUSED', `override request refused: ${answer.reason}`);
-  if (json) printJson(io, { override: answer.override });
-  else io.stdout.write(describeOverride(answer.override, colour));
+  const { rs } = await context.session();
+  const override = await rs.requestOverride(key, { payload, by, reason });
+  const record = await rs.get(key);
+  if (json) printJson(io, { override, currentFingerprint: record?.fingerprint ?? null });
+  else io.stdout.write(describeOverride(override, record?.fingerprint ?? null, colour));
   return ExitCode.Ok;
 }
 
-export function describeOverride(override: OverrideRequest, colour: boolean): string {
+/**
+ * One override request as an approver needs it: what the key holds now (its fingerprint), what the
+ * request would send instead (the proposed payload and its fingerprint), and whether the two agree.
+ */
+export function describeOverride(
+  override: OverrideRequest,
+  currentFingerprint: string | null,
+  colour: boolean,
+): string {
+  const matches = payloadMatches(override);
   return fields(
     [
       ['override', override.id],
       ['key', override.key],
       ['status', { text: override.status, style: override.status === 'pending' ? 'yellow' : 'green' }],
-      ['fingerprint', override.fingerprint],
+      ['current fingerprint', currentFingerprint ?? '- (no record)'],
+      ['proposed fingerprint', override.fingerprint],
+      [
+        'proposed payload',
+        override.payload === null
+          ? { text: '- (not stored: the operation keeps no payloads)', style: 'yellow' }
+          : matches === true
+            ? override.payload
+            : { text: `${override.payload}  (DOES NOT MATCH its fingerprint: altered)`, style: 'red' },
+      ],
       ['generation', String(override.generation)],
+      ['attempt', String(override.attempt)],
       ['requested by', override.requestedBy],
+      ['requested', isoTime(override.requestedAt)],
       ['reason', override.reason],
       ['approved by', override.approvedBy ?? '-'],
     ],

@@ -1,4 +1,4 @@
-import type { Resolution, SettledState } from '../../index.ts';
+import type { IdempotencyRecord, Resolution, SettledState } from '../../index.ts';
 import { flag, onePositional, parseJson, requiredString, stringOption, UsageError } from '../args.ts';
 import type { Command } from '../command.ts';
 import { ExitCode } from '../exit-codes.ts';
@@ -13,10 +13,15 @@ const OUTCOMES: readonly (readonly [string, SettledState])[] = [
 
 export const resolveCommand: Command = {
   name: 'resolve',
-  summary: 'settle an unknown (or lapsed) record by hand; who and why go to the audit log',
-  usage:
-    'resolve KEY (--succeeded [--ref REF] [--result JSON] | --failed [--ref REF] | --not-performed) --by WHO --reason WHY',
+  summary:
+    'settle an unknown (or lapsed) record by hand, on evidence (--ref) or with a second person; audited',
+  usage: [
+    'resolve KEY (--succeeded [--ref REF] [--result JSON] | --failed [--ref REF] | --not-performed) --by WHO --reason WHY [--request]',
+    'resolve KEY --approve REQUEST-ID --by WHO',
+  ].join('\n       '),
   options: {
+    request: { type: 'boolean' },
+    approve: { type: 'string' },
     succeeded: { type: 'boolean' },
     failed: { type: 'boolean' },
     'not-performed': { type: 'boolean' },
@@ -27,6 +32,15 @@ export const resolveCommand: Command = {
   },
   async run({ io, values, positionals, json, colour, session }) {
     const key = onePositional(positionals, 'KEY');
+    const approve = stringOption(values, 'approve');
+    if (approve !== undefined) {
+      const by = requiredString(values, 'by');
+      const { rs } = await session();
+      const record = await rs.approveResolution(key, approve, { by });
+      if (json) printJson(io, { record });
+      else io.stdout.write(describeResolved(record, by, record.reason ?? '', colour));
+      return ExitCode.Ok;
+    }
     const chosen = OUTCOMES.filter(([option]) => flag(values, option));
     const outcome = chosen[0];
     if (chosen.length !== 1 || outcome === undefined) {
@@ -53,23 +67,42 @@ export const resolveCommand: Command = {
       ...(resultText === undefined ? {} : { result: parseJson(resultText, '--result') }),
     };
     const { rs } = await session();
-    const record = await rs.resolve(key, resolution);
-    if (json) {
-      printJson(io, { record });
-    } else {
-      io.stdout.write(
-        fields(
-          [
-            ['resolved', record.key],
-            ['state', stateLabel(record, Date.now())],
-            ['attempt', String(record.attempt)],
-            ['by', by],
-            ['reason', reason],
-          ],
-          colour,
-        ),
-      );
+    if (flag(values, 'request')) {
+      const request = await rs.requestResolution(key, resolution);
+      if (json) printJson(io, { request });
+      else
+        io.stdout.write(
+          fields(
+            [
+              ['resolution request', request.id],
+              ['key', request.key],
+              ['attempt', String(request.attempt)],
+              ['state', request.state],
+              ['requested by', request.requestedBy],
+              ['reason', request.reason],
+              ['next', `another person runs: retrysafe resolve ${key} --approve ${request.id} --by WHO`],
+            ],
+            colour,
+          ),
+        );
+      return ExitCode.Ok;
     }
+    const record = await rs.resolve(key, resolution);
+    if (json) printJson(io, { record });
+    else io.stdout.write(describeResolved(record, by, reason, colour));
     return ExitCode.Ok;
   },
 };
+
+function describeResolved(record: IdempotencyRecord, by: string, reason: string, colour: boolean): string {
+  return fields(
+    [
+      ['resolved', record.key],
+      ['state', stateLabel(record, Date.now())],
+      ['attempt', String(record.attempt)],
+      ['by', by],
+      ['reason', reason],
+    ],
+    colour,
+  );
+}

@@ -1,10 +1,11 @@
-import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../../index.ts';
+import type { AuditEntry, IdempotencyRecord, OverrideRequest, RetrySafe } from '../../index.ts';
 import { CommandFailure, onePositional } from '../args.ts';
 import type { Command } from '../command.ts';
 import { formatDuration } from '../duration.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { fields, isoTime, printJson, table, type Cell } from '../output.ts';
 import { stateLabel } from '../records.ts';
+import { describeOverride } from './override-request.ts';
 
 export const showCommand: Command = {
   name: 'show',
@@ -31,7 +32,8 @@ export const showCommand: Command = {
     io.stdout.write(auditTable(audit, colour));
     if (overrides.length > 0) {
       io.stdout.write('\noverride requests\n');
-      io.stdout.write(overridesTable(overrides, colour));
+      const current = new Map(record === undefined ? [] : [[record.key, record.fingerprint]]);
+      io.stdout.write(describeOverrides(overrides, current, colour));
     }
     return ExitCode.Ok;
   },
@@ -52,7 +54,15 @@ function describe(record: IdempotencyRecord, now: number, colour: boolean): stri
   if (record.reason !== null) rows.push(['reason', record.reason]);
   if (record.providerRef !== null) rows.push(['provider ref', record.providerRef]);
   if (record.result !== null) rows.push(['result', record.result]);
-  if (record.overrideFingerprint !== null) rows.push(['approved override', record.overrideFingerprint]);
+  if (record.overrideFingerprint !== null) {
+    const applies = record.overrideAttempt === record.attempt;
+    rows.push([
+      'approved override',
+      applies
+        ? `${record.overrideFingerprint} (approved at attempt ${record.attempt})`
+        : { text: `${record.overrideFingerprint} (lapsed: approved at another attempt)`, style: 'yellow' },
+    ]);
+  }
   rows.push(['expires', isoTime(record.expiresAt)], ['tombstone until', isoTime(record.tombstoneUntil)]);
   return fields(rows, colour);
 }
@@ -73,19 +83,25 @@ function auditTable(audit: readonly AuditEntry[], colour: boolean): string {
   );
 }
 
-export function overridesTable(overrides: readonly OverrideRequest[], colour: boolean): string {
-  return table(
-    ['ID', 'KEY', 'STATUS', 'GEN', 'REQUESTED BY', 'APPROVED BY', 'REQUESTED', 'REASON'],
-    overrides.map((override) => [
-      override.id,
-      override.key,
-      { text: override.status, style: override.status === 'pending' ? 'yellow' : undefined },
-      String(override.generation),
-      override.requestedBy,
-      override.approvedBy ?? '-',
-      isoTime(override.requestedAt),
-      override.reason,
-    ]),
-    colour,
+/** Every override request as its own block: both fingerprints and the proposed payload do not fit a table. */
+export function describeOverrides(
+  overrides: readonly OverrideRequest[],
+  current: ReadonlyMap<string, string>,
+  colour: boolean,
+): string {
+  return overrides
+    .map((override) => describeOverride(override, current.get(override.key) ?? null, colour))
+    .join('\n');
+}
+
+/** The current fingerprint of every key the overrides are for (keys without a record are left out). */
+export async function currentFingerprints(
+  rs: RetrySafe,
+  overrides: readonly OverrideRequest[],
+): Promise<Map<string, string>> {
+  const keys = [...new Set(overrides.map((override) => override.key))];
+  const records = await Promise.all(keys.map((key) => rs.get(key)));
+  return new Map(
+    records.flatMap((record) => (record === undefined ? [] : [[record.key, record.fingerprint]])),
   );
 }

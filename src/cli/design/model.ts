@@ -53,6 +53,7 @@ const NO_STORE: Store = {
   noteUnknown: refuse,
   reclaim: refuse,
   resolve: refuse,
+  requestResolution: refuse,
   get: refuse,
   audit: refuse,
   list: refuse,

@@ -27,6 +27,7 @@ export interface Statements {
   readonly noteUnknown: string;
   readonly reclaim: string;
   readonly resolve: string;
+  readonly requestResolution: string;
   readonly get: string;
   readonly audit: string;
   readonly requestOverride: string;
@@ -253,9 +254,23 @@ export function statements(n: Names): Statements {
     `${INSERT_AUDIT(n)}
       SELECT changed.key, changed.updated_at, 'resolved', $2::bigint, $7::text,
         json_build_object('state', changed.state, 'reason', changed.reason, 'result', changed.result,
-          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE})::text
+          'providerRef', changed.provider_ref, 'previous', ${EVIDENCE}, 'evidence', $10::json)::text
       FROM changed, old`,
   );
+
+  // Changes no record: the request waits in the audit log for a second person (the lock orders it
+  // against a resolution of the same attempt).
+  const requestResolution = `WITH ${lockedClock(n)},
+    logged AS (
+      ${INSERT_AUDIT(n)}
+      SELECT old.key, clock.now, 'resolution_requested', $2::bigint, $7::text,
+        json_build_object('id', $8::text, 'state', $3::text, 'result', $4::text, 'providerRef', $5::text,
+          'reason', $6::text)::text
+      FROM old, clock
+      WHERE ${UNSETTLED}
+      RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM logged) AS ok, (SELECT row_to_json(old) FROM old) AS previous`;
 
   const requestOverride = `WITH
     old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
@@ -375,6 +390,7 @@ export function statements(n: Names): Statements {
     noteUnknown,
     reclaim,
     resolve,
+    requestResolution,
     get: `SELECT ${columns('r')} FROM ${n.records} AS r WHERE r.key = $1`,
     audit: `SELECT id, key, at, event, attempt, actor, detail FROM ${n.audit} WHERE key = $1 ORDER BY id`,
     requestOverride,

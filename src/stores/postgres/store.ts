@@ -15,6 +15,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   UnknownNote,
   Settlement,
@@ -202,8 +203,25 @@ export class PostgresStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        request.evidence ?? null,
       ]),
     );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    assertState(input.state, [RecordState.Succeeded, RecordState.Failed, RecordState.Released]);
+    const row = await this.#one(this.#sql.requestResolution, [
+      input.key,
+      input.attempt,
+      input.state,
+      input.result,
+      input.providerRef,
+      input.reason,
+      input.requestedBy,
+      input.id,
+    ]);
+    const record = toRecordOrUndefined(jsonRow(row['previous']));
+    return row['ok'] === true && record !== undefined ? { ok: true, record } : { ok: false, record };
   }
 
   async get(key: string): Promise<IdempotencyRecord | undefined> {

@@ -11,6 +11,7 @@ export const SCRIPT_NAMES = [
   'note-unknown',
   'reclaim',
   'resolve',
+  'request-resolution',
   'get',
   'audit',
   'request-override',

@@ -10,6 +10,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   UnknownNote,
   Settlement,
@@ -174,6 +175,21 @@ export class RedisStore implements Store {
         request.actor,
         request.ttlMs,
         request.tombstoneMs,
+        optional(request.evidence),
+      ]),
+    );
+  }
+
+  async requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return fenced(
+      await this.#record('request-resolution', input.key, [
+        input.attempt,
+        input.state,
+        optional(input.result),
+        optional(input.providerRef),
+        input.reason,
+        input.requestedBy,
+        input.id,
       ]),
     );
   }

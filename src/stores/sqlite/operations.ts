@@ -13,6 +13,7 @@ import type {
   Lease,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   Settlement,
   UnknownNote,
@@ -48,6 +49,7 @@ export class SqliteOperations {
   readonly noteUnknown: (note: UnknownNote) => FencedResult;
   readonly reclaim: (request: ReclaimRequest) => { lease: Lease; record: IdempotencyRecord } | FencedResult;
   readonly resolve: (request: ResolveRequest) => FencedResult;
+  readonly requestResolution: (input: ResolutionRequestInput) => FencedResult;
   readonly requestOverride: (input: OverrideRequestInput) => OverrideAnswer;
   readonly approveOverride: (id: string, approvedBy: string) => OverrideAnswer;
   readonly deleteBatch: (limit: number) => number;
@@ -194,9 +196,31 @@ export class SqliteOperations {
           result: record.result,
           providerRef: record.providerRef,
           previous: evidenceOf(current),
+          evidence:
+            request.evidence === undefined || request.evidence === null ? null : JSON.parse(request.evidence),
         },
       });
       return { ok: true, record };
+    });
+
+    this.requestResolution = immediate((now, input: ResolutionRequestInput): FencedResult => {
+      const current = s.record(input.key);
+      if (!isUnsettled(current, input.attempt, now)) return { ok: false, record: current };
+      s.appendAudit({
+        key: input.key,
+        at: now,
+        attempt: input.attempt,
+        actor: input.requestedBy,
+        event: AuditEvent.ResolutionRequested,
+        detail: {
+          id: input.id,
+          state: input.state,
+          result: input.result,
+          providerRef: input.providerRef,
+          reason: input.reason,
+        },
+      });
+      return { ok: true, record: current };
     });
 
     this.requestOverride = immediate((now, input: OverrideRequestInput): OverrideAnswer => {

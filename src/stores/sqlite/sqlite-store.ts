@@ -11,6 +11,7 @@ import type {
   ListFilter,
   OverrideRequestInput,
   ReclaimRequest,
+  ResolutionRequestInput,
   ResolveRequest,
   Settlement,
   Store,
@@ -127,6 +128,10 @@ export class SqliteStore implements Store {
 
   resolve(request: ResolveRequest): Promise<FencedResult> {
     return promised(() => this.#prepare().operations.resolve(request));
+  }
+
+  requestResolution(input: ResolutionRequestInput): Promise<FencedResult> {
+    return promised(() => this.#prepare().operations.requestResolution(input));
   }
 
   get(key: string): Promise<IdempotencyRecord | undefined> {

@@ -273,6 +273,53 @@ export function fencingContract({ store }: ContractContext): void {
     }
   });
 
+  it('requestResolution logs a request on an unknown record at exactly its attempt and changes nothing', async () => {
+    const { key } = scope('resolution-request');
+    const input = {
+      id: 'req-1',
+      key: key(),
+      attempt: 1,
+      state: 'released' as const,
+      result: null,
+      providerRef: null,
+      reason: 'no charge in the dashboard',
+      requestedBy: 'alice',
+    };
+    expect(await store().requestResolution(input)).toEqual({ ok: false, record: undefined });
+    const { lease } = await reserve(store(), key());
+    expect((await store().requestResolution(input)).ok).toBe(false);
+    await store().settle(lease, settlement({ state: 'unknown', result: null, reason: 'timeout' }));
+    const unknown = await current(store(), key());
+    expect((await store().requestResolution({ ...input, attempt: 2 })).ok).toBe(false);
+    expect(await store().requestResolution(input)).toEqual({ ok: true, record: unknown });
+    expect(await current(store(), key())).toEqual(unknown);
+    const entries = await store().audit(key());
+    expect(entries.map((entry) => [entry.event, entry.actor, entry.attempt])).toEqual([
+      ['resolution_requested', 'alice', 1],
+    ]);
+    expect(JSON.parse(entries[0]?.detail ?? 'null')).toMatchObject({
+      id: 'req-1',
+      state: 'released',
+      reason: input.reason,
+    });
+    // The approval is a resolve with its evidence, kept in the resolved entry on every store.
+    const evidence = { kind: 'second-person', request: 'req-1', requestedBy: 'alice', approvedBy: 'bob' };
+    const resolved = await store().resolve({
+      key: key(),
+      attempt: 1,
+      state: 'released',
+      reason: input.reason,
+      actor: 'bob',
+      ttlMs: HOUR_MS,
+      tombstoneMs: HOUR_MS,
+      evidence: JSON.stringify(evidence),
+    });
+    expect(resolved.ok).toBe(true);
+    const entry = (await store().audit(key())).find((e) => e.event === 'resolved');
+    expect(JSON.parse(entry?.detail ?? 'null')).toMatchObject({ evidence });
+    expect((await store().requestResolution(input)).ok).toBe(false);
+  });
+
   it('resolve is refused on a live in-flight record and allowed once its lease lapsed', async () => {
     const { key } = scope('resolve-live');
     const live = await reserve(store(), key('live'));

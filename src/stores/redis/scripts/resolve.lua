@@ -3,7 +3,8 @@
 --
 -- KEYS: the per-record layout (lib.lua).
 -- ARGV: 1 key, 2 channel, 3 grace ms, 4 attempt, 5 state (succeeded, failed or released),
---       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms.
+--       6 result (optional), 7 providerRef (optional), 8 reason, 9 actor, 10 ttl ms, 11 tombstone ms,
+--       12 evidence (optional JSON text).
 -- Optional values are '' for null or '=' .. value.
 -- Returns: { 1 if applied else 0, server now ms, { field, value, ... } of the current record or {} }.
 -- Audit: `resolved` (actor = the resolver, reason in detail).
@@ -33,7 +34,8 @@ append_audit(rec, 'resolved', attempt, actor, cjson.encode({
   state = state, reason = reason, result = null(rec.result), providerRef = null(rec.providerRef),
   previous = { state = stored.state, reason = null(stored.reason), result = null(stored.result),
     providerRef = null(stored.providerRef), leaseOwner = null(stored.leaseOwner),
-    leaseUntil = null(stored.leaseUntil) } }), now)
+    leaseUntil = null(stored.leaseUntil) },
+  evidence = opt(ARGV[12]) and cjson.decode(opt(ARGV[12])) or cjson.null }), now)
 place(key, rec, stored, grace)
 notify(channel, rec)
 return fenced_reply(true, now, rec)
