@@ -111,7 +111,7 @@ describe.runIf(existsSync(join(ROOT, 'dist', 'index.js')))('the packed tarball',
        });
        const first = await send(7);
        const again = await send(7);
-       const profile = idempotencyKeyHeader();
+       const profile = idempotencyKeyHeader({ retentionMs: null });
        console.log(JSON.stringify({ shapes, first, again: again.replayed, calls, profile: profile.name }));
        await store.close();`,
     );

@@ -2,6 +2,7 @@
  * A `fetch` wrapper (`retrysafe/fetch`): each write is an idempotent operation through a provider
  * profile. See docs/providers.md.
  */
+import { ConfigurationError } from '../errors/errors.ts';
 import type { Operation, RetrySafe } from '../executor/client.ts';
 import type { RunResult } from '../executor/prepared.ts';
 import type { HttpAnswer, HttpClient } from '../providers/types.ts';
@@ -38,6 +39,11 @@ export interface IdempotentFetchOptions extends Omit<
   readonly headers?: HeaderSource;
   /** Whose credentials a `headers` function returns (required with one). See {@link CredentialScope}. */
   readonly credentialScope?: CredentialScope;
+  /**
+   * Deadline of each send, re-send and lookup request. A request that times out after it was sent is an
+   * unknown outcome and is reconciled like any other. @default none (the request may wait forever)
+   */
+  readonly timeoutMs?: number;
 }
 
 /** What a write resolves to: the response (rebuilt from the stored answer on a replay) and how it came. */
@@ -64,6 +70,7 @@ export interface IdempotentFetch {
  *   name: 'create-charge', version: 1, profile: stripe, origin: 'https://api.stripe.com',
  *   headers: () => ({ authorization: `Bearer ${process.env.STRIPE_KEY}` }),
  *   credentialScope: 'shared', // one account; 'per-call' makes every write carry its tenant's scope
+ *   timeoutMs: 10_000,
  * });
  * const { response, replayed } = await createCharge({
  *   key: { orderId: 1042 }, method: 'POST', url: 'https://api.stripe.com/v1/charges',
@@ -72,18 +79,28 @@ export interface IdempotentFetch {
  * ```
  */
 export function idempotentFetch(rs: RetrySafe, options: IdempotentFetchOptions): IdempotentFetch {
-  const { fetch: fetchImpl = globalThis.fetch, headers, credentialScope, ...rest } = options;
+  const { fetch: fetchImpl = globalThis.fetch, headers, credentialScope, timeoutMs, ...rest } = options;
   const scoped = checkHeaderDeclaration(`operation ${options.name}@${options.version}`, {
     headers,
     origin: options.origin,
     credentialScope,
   });
+  if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)) {
+    throw new ConfigurationError(
+      `idempotentFetch ${options.name}: timeoutMs must be a positive integer of ms`,
+    );
+  }
   const transport: HttpClient = async (request, signal) => {
+    const signals = [signal, timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)].filter(
+      (s) => s !== undefined,
+    );
     const response = await fetchImpl(request.url, {
       method: request.method,
       headers: { ...request.headers, ...(await resolveHeaders(headers)) },
       body: request.body,
-      ...(signal === undefined ? {} : { signal }),
+      ...(signals.length === 0
+        ? {}
+        : { signal: signals.length === 1 ? signals[0] : AbortSignal.any(signals) }),
     });
     return answerOf(response);
   };

@@ -20,9 +20,15 @@ export interface IdempotencyKeyHeaderOptions {
  * configuration bug), a retry while the original still runs is 409 (retried with the same key), a key
  * reused with a different payload is 422 (a mismatch: never retried). Retention is the API's own.
  *
+ * An operation on it must keep its records no longer than the API remembers keys (`ttlMs` at most
+ * `retentionMs`), unless you give it a `lookup` so an unknown outcome past the retention can be found.
+ *
  * @example
  * ```ts
  * const profile = idempotencyKeyHeader({ retentionMs: 24 * HOUR });
+ * const send = idempotentFetch(rs, { name: 'send', version: 1, profile, ttlMs: 24 * HOUR });
+ * // or keep records longer, with a lookup:
+ * const withLookup = idempotencyKeyHeader({ retentionMs: 24 * HOUR, lookup: { settleMs: 0, find } });
  * ```
  */
 export function idempotencyKeyHeader(options: IdempotencyKeyHeaderOptions): ProviderProfile {

@@ -74,17 +74,24 @@ export function checkTtl(profile: ProviderProfile, declared: TtlDeclaration): vo
     throw new ConfigurationError(
       `operation ${operation}: provider ${profile.name} publishes no key retention and has no lookup, so an ` +
         `unknown outcome could be neither re-sent safely nor found (ttlMs ${ttlMs}, ${human(ttlMs)}). ` +
-        'Give the profile a lookup ({ ...profile, lookup }).',
+        `Give the profile a lookup: ${lookupHint(profile)}.`,
     );
   }
   if (ttlMs > floor) {
     throw new ConfigurationError(
       `operation ${operation}: ttlMs ${ttlMs} (${human(ttlMs)}) outlives provider ${profile.name}'s key ` +
         `retention of ${floor} (${human(floor)}) and the profile has no lookup: after ${human(floor)} a re-send ` +
-        `would be a new write. Lower ttlMs to at most ${floor}, or give the profile a lookup ` +
-        '({ ...profile, lookup }).',
+        `would be a new write. Lower ttlMs to at most ${floor}, or give the profile a lookup: ` +
+        `${lookupHint(profile)}.`,
     );
   }
+}
+
+/** How to add a lookup to this profile: the IETF factory takes it as an option, others are spread. */
+function lookupHint(profile: ProviderProfile): string {
+  return profile.name === 'idempotency-key-header'
+    ? 'idempotencyKeyHeader({ retentionMs, lookup: { settleMs, find } })'
+    : '{ ...profile, lookup: { settleMs, find } }';
 }
 
 /** `90000` -> `1.5 min`. */

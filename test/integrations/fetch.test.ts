@@ -169,3 +169,49 @@ describe('batch reconciliation of fetch writes from the stored request', () => {
     expect(s.resources).toHaveLength(2);
   });
 });
+
+describe('fetch wrapper: deadlines and declaration', () => {
+  it('timeoutMs aborts a send the provider never answers: the outcome is unknown, not hung', async () => {
+    const { createServer } = await import('node:http');
+    const hang = createServer(() => {
+      // Reads the request and never answers: the write may have happened.
+    });
+    await new Promise<void>((resolve) => hang.listen(0, '127.0.0.1', resolve));
+    try {
+      const address = hang.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      const send = idempotentFetch(fx.rs, {
+        name: 'slow',
+        version: 1,
+        profile: idempotencyKeyHeader({ retentionMs: DAY }),
+        ttlMs: DAY,
+        timeoutMs: 200,
+      });
+      await expect(
+        send({ key: 1, url: `http://127.0.0.1:${port}/things`, ...body({ a: 1 }) }),
+      ).rejects.toBeInstanceOf(OutcomeUnknownError);
+    } finally {
+      hang.closeAllConnections();
+      await new Promise((resolve) => hang.close(resolve));
+    }
+  });
+
+  it('an IETF profile without a lookup and a TTL past its retention names the factory option as the fix', () => {
+    const declare = () =>
+      idempotentFetch(fx.rs, {
+        name: 'ietf',
+        version: 1,
+        profile: idempotencyKeyHeader({ retentionMs: DAY }),
+      });
+    expect(declare).toThrow(ConfigurationError);
+    expect(declare).toThrow('idempotencyKeyHeader({ retentionMs, lookup: { settleMs, find } })');
+    expect(() =>
+      idempotentFetch(fx.rs, {
+        name: 'ietf',
+        version: 1,
+        profile: idempotencyKeyHeader({ retentionMs: DAY }),
+        ttlMs: DAY,
+      }),
+    ).not.toThrow();
+  });
+});

@@ -128,7 +128,7 @@ describe('the declaration-time TTL check', () => {
     }).toThrow(
       "operation create-order@1: ttlMs 604800000 (7 d) outlives provider paypal-orders's key retention of " +
         '21600000 (6 h) and the profile has no lookup: after 6 h a re-send would be a new write. Lower ttlMs ' +
-        'to at most 21600000, or give the profile a lookup ({ ...profile, lookup }).',
+        'to at most 21600000, or give the profile a lookup: { ...profile, lookup: { settleMs, find } }.',
     );
     expect(() => {
       checkTtl(paypalOrders, { operation: 'o@1', ttlMs: 6 * HOUR });
