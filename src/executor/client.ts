@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   InvalidKeyInputError,
   LeaseLostError,
+  PayloadTooLargeError,
   RetrySafeError,
 } from '../errors/errors.ts';
 import { assertName, assertVersion, canonicalKeyFields, keyOfCanonical } from '../keys/derive.ts';
@@ -289,6 +290,10 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       const payload: unknown =
         definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
       const canonical = canonicalize(payload);
+      const bytes = Buffer.byteLength(canonical, 'utf8');
+      if (bytes > policy.maxPayloadBytes) {
+        throw new PayloadTooLargeError('payload', bytes, policy.maxPayloadBytes, 'maxPayloadBytes');
+      }
       const keyFields = canonicalKeyFields(fields);
       return {
         operation: id,
@@ -350,7 +355,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     },
     requestResolution: async (key, resolution) => {
       await whenReady();
-      return requestResolution(store, key, resolution);
+      return requestResolution(store, policyOf, key, resolution);
     },
     approveResolution: async (key, id, approval) => {
       await whenReady();

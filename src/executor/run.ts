@@ -99,9 +99,8 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
             return await perform(store, call, next.lease, next.record, next.sentAt);
           } catch (error) {
             // The re-send or new attempt reconciliation opened left the outcome unknown: keep its answer.
-            if (error instanceof OutcomeUnknownError && error.record !== undefined) {
-              await noteResend(store, error.record);
-            }
+            const unknown = error instanceof OutcomeUnknownError ? error.fullRecord() : undefined;
+            if (unknown !== undefined) await noteResend(store, unknown);
             throw error;
           }
         }

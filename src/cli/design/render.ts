@@ -175,7 +175,16 @@ const POLICY_ROWS: readonly (readonly [keyof OperationPolicy, string])[] = [
   ['resendWithinMs', "re-send under the provider key within (the provider's retention)"],
   ['lookupSettleMs', 'a lookup\'s "absent" is trusted after'],
   ['retryFailed', 'a stored failure allows a new attempt'],
+  ['maxPayloadBytes', 'largest payload; a larger one is refused before reserving'],
+  ['maxResultBytes', 'largest stored result; a larger one keeps only the outcome and provider reference'],
 ];
+
+/** Bytes in binary units, for the sizes in the policy table. */
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
+}
 
 function policyTable({ policy, declared }: Design): string {
   return [
@@ -183,7 +192,10 @@ function policyTable({ policy, declared }: Design): string {
     '| --- | --- | --- | --- |',
     ...POLICY_ROWS.map(([name, meaning]) => {
       const value = policy[name];
-      const shown = typeof value === 'boolean' ? String(value) : `${value} (${formatDuration(value)})`;
+      const shown =
+        typeof value === 'boolean'
+          ? String(value)
+          : `${value} (${name.endsWith('Bytes') ? formatBytes(value) : formatDuration(value)})`;
       const from =
         declared[name] === undefined
           ? 'default'
