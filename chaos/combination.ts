@@ -25,6 +25,11 @@ export interface CombinationOptions {
   readonly nativeKeys?: boolean;
   /** How the provider treats idempotency keys (modes.ts). @default 'lenient' */
   readonly providerMode?: ProviderMode;
+  /**
+   * Replicated stores: run without the failover protection (accepted explicitly), so the run shows the
+   * duplicates it prevents. The row's store is then `<store>-unprotected`. @default false
+   */
+  readonly unprotected?: boolean;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
 }
@@ -65,7 +70,7 @@ export async function runCombination(
     ops: options.ops,
     workers: options.workers,
     leaseMs: LEASE_MS,
-    restartable: options.store === 'postgres' || options.store === 'redis',
+    restartable: options.store !== 'sqlite' && options.store !== 'none',
   });
   const dir = await mkdtemp(join(tmpdir(), 'rs-chaos-run-'));
   let env: StoreEnvironment | undefined;
@@ -73,7 +78,20 @@ export async function runCombination(
   const pools: WorkerPool[] = [];
   try {
     // Plain retries keep no state; every peer runs on the private Redis.
-    env = options.store === 'none' ? undefined : await startStore(options.store);
+    const replicated = options.store === 'redis-replicated' || options.store === 'postgres-replicated';
+    if (options.unprotected === true && !replicated) {
+      throw new Error('--unprotected goes with a replicated store (redis-replicated, postgres-replicated)');
+    }
+    const storeLabel = options.unprotected === true ? `${options.store}-unprotected` : options.store;
+    env =
+      options.store === 'none'
+        ? undefined
+        : await startStore(options.store, {
+            unprotected: options.unprotected ?? false,
+            log: (line) => {
+              log(`${options.impl}/${storeLabel}: ${line}`);
+            },
+          });
     const storeEnv = env;
     const frozen = new Map<string, (pid: number) => void>();
     const provider = await startProvider(
@@ -198,7 +216,9 @@ export async function runCombination(
             const restart = storeEnv?.restart;
             if (restart !== undefined) {
               restarts++;
-              log(`${options.impl}/${options.store}: restarting the store server`);
+              log(
+                `${options.impl}/${storeLabel}: ${replicated ? 'failing the store over' : 'restarting the store server'}`,
+              );
               restarting = restart();
             }
           }
@@ -325,7 +345,7 @@ export async function runCombination(
 
     const figures: Figures = {
       impl: options.impl,
-      store: options.store,
+      store: storeLabel,
       provider: providerMode,
       seed: options.seed,
       schedule_digest: scenarioDigest(scenario),

@@ -1,4 +1,4 @@
-import { IMPLS, STORES, type ImplName, type StoreName } from './impls/types.ts';
+import { IMPLS, REPLICATED_STORES, STORES, type ImplName, type StoreName } from './impls/types.ts';
 
 export interface Combination {
   readonly impl: ImplName;
@@ -7,7 +7,7 @@ export interface Combination {
 
 /** Where each implementation runs: retrysafe on every store, plain retries on none, peers on Redis. */
 export function storesOf(impl: ImplName): readonly (StoreName | 'none')[] {
-  if (impl === 'retrysafe') return STORES;
+  if (impl === 'retrysafe') return [...STORES, ...REPLICATED_STORES];
   if (impl === 'plain') return ['none'];
   return ['redis'];
 }
@@ -16,14 +16,18 @@ export function storesOf(impl: ImplName): readonly (StoreName | 'none')[] {
 export function combinations(impl: string, store: string): Combination[] {
   const impls = IMPLS.filter((name) => impl === 'all' || name === impl);
   if (impls.length === 0) throw new Error(`--impl must be one of ${IMPLS.join(', ')} or all`);
-  if (store !== 'all' && store !== 'none' && !(STORES as readonly string[]).includes(store)) {
-    throw new Error(`--store must be one of ${STORES.join(', ')}, none or all`);
+  const named: readonly string[] = [...STORES, ...REPLICATED_STORES];
+  if (store !== 'all' && store !== 'none' && !named.includes(store)) {
+    throw new Error(`--store must be one of ${named.join(', ')}, none or all`);
   }
   const selected: Combination[] = [];
   for (const name of impls) {
     const stores = storesOf(name);
     // Plain retries keep nothing, so any --store selects its single row.
-    const chosen = store === 'all' || name === 'plain' ? stores : stores.filter((s) => s === store);
+    const chosen =
+      store === 'all' || name === 'plain'
+        ? stores.filter((s) => !(REPLICATED_STORES as readonly string[]).includes(s))
+        : stores.filter((s) => s === store);
     if (chosen.length === 0 && impl !== 'all') {
       throw new Error(`${name} runs on ${stores.join(', ')} here, not on ${store}`);
     }

@@ -7,7 +7,10 @@
  * writes docs/reliability.md, with the long runs saved in chaos/long-runs/ (and keeps what it ran in
  * chaos/report-run.json, from which `--report --render-only` renders the page again without running);
  * `--save-long-run` (one combination) saves the run's `--json` object and this command line as
- * chaos/long-runs/<impl>-<store>-<mode>.json.
+ * chaos/long-runs/<impl>-<store>-<mode>.json. `--store redis-replicated` or `postgres-replicated` fails
+ * a primary over mid-run (chaos/store-servers.ts); `--unprotected` runs it without the protection
+ * against lost writes, and `--save-failover-run` saves such a run in chaos/failover-runs/ for the
+ * report's failover section.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,7 +21,7 @@ import { combinations, type Combination } from './combinations.ts';
 import { runCombination } from './combination.ts';
 import type { Figures } from './check.ts';
 import { PROVIDER_MODES, providerMode } from './provider/modes.ts';
-import { LONG_RUNS_DIR, longRunFile, renderReport, type ReportInput } from './report.ts';
+import { FAILOVER_RUNS_DIR, LONG_RUNS_DIR, longRunFile, renderReport, type ReportInput } from './report.ts';
 import { scenarioMix } from './scenario.ts';
 
 const { values } = parseArgs({
@@ -36,6 +39,8 @@ const { values } = parseArgs({
     report: { type: 'boolean', default: false },
     'save-long-run': { type: 'boolean', default: false },
     'render-only': { type: 'boolean', default: false },
+    unprotected: { type: 'boolean', default: false },
+    'save-failover-run': { type: 'boolean', default: false },
   },
 });
 
@@ -84,7 +89,7 @@ async function main(): Promise<void> {
       `--native-keys goes with --provider lenient; the other modes (${PROVIDER_MODES.join(', ')}) have their own keys`,
     );
   }
-  if (values['save-long-run'] && (report || selected.length !== 1)) {
+  if ((values['save-long-run'] || values['save-failover-run']) && (report || selected.length !== 1)) {
     throw new Error(
       '--save-long-run saves one combination: give one --impl and one --store, without --report',
     );
@@ -107,6 +112,7 @@ async function main(): Promise<void> {
       concurrency,
       nativeKeys: values['native-keys'],
       providerMode: mode,
+      unprotected: values.unprotected,
       log,
     });
     mix = scenarioMix(scenario);
@@ -125,9 +131,14 @@ async function main(): Promise<void> {
   const single = impl !== 'all' && store !== 'all';
   if (values.json || !report)
     process.stdout.write(`${JSON.stringify(single ? rows[0] : rows, null, values.json ? 0 : 2)}\n`);
-  if (values['save-long-run'] && rows[0] !== undefined) {
-    const path = longRunFile(rows[0].impl, rows[0].store, mode);
-    await mkdir(LONG_RUNS_DIR, { recursive: true });
+  const saveIn = values['save-long-run']
+    ? LONG_RUNS_DIR
+    : values['save-failover-run']
+      ? FAILOVER_RUNS_DIR
+      : undefined;
+  if (saveIn !== undefined && rows[0] !== undefined) {
+    const path = longRunFile(rows[0].impl, rows[0].store, mode, saveIn);
+    await mkdir(saveIn, { recursive: true });
     const text = JSON.stringify({ ...rows[0], command: commandLine() }, null, 2);
     await writeFile(path, await format(text, { parser: 'json' }));
     log(`wrote ${path}`);

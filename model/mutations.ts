@@ -14,19 +14,18 @@ export const MUTATIONS = {
   /** An `unknown` outcome gets a TTL like a settled one. */
   'expire-unknown': (base) => ({
     ...base,
-    endedRecord: (record, outcome, now) => {
-      const ended = base.endedRecord(record, outcome, now);
-      return outcome.state === RecordState.Unknown
-        ? {
-            ...ended,
-            expiresAt: now + outcome.ttlMs,
-            tombstoneUntil: now + outcome.ttlMs + outcome.tombstoneMs,
-          }
+    settled: (record, state, end, policy, now) => {
+      const ended = base.settled(record, state, end, policy, now);
+      return state === RecordState.Unknown
+        ? { ...ended, expiresAt: now + policy.ttlMs, tombstoneUntil: now + policy.ttlMs + policy.tombstoneMs }
         : ended;
     },
   }),
   /** A lookup's `absent` is trusted at once, inside the provider's settle delay. */
-  'trust-absent-early': (base) => ({ ...base, afterAbsent: () => ({ kind: 'claim' }) }),
+  'trust-absent-early': (base) => ({
+    ...base,
+    afterAbsent: (record, policy, now) => base.afterAbsent(record, { ...policy, lookupSettleMs: 0 }, now),
+  }),
   /** Re-send under the same provider key even after the provider's retention has passed. */
   'resend-past-retention': (base) => ({
     ...base,

@@ -5,7 +5,7 @@
  * (a mutation) and see the checker catch it.
  */
 import { decide, reservedRecord } from '../src/machine/decide.ts';
-import { RecordState, type IdempotencyRecord } from '../src/machine/record.ts';
+import { RecordState, type IdempotencyRecord, type SettledState } from '../src/machine/record.ts';
 import {
   endedRecord,
   holds,
@@ -19,6 +19,8 @@ import type { Lease } from '../src/stores/types.ts';
 
 /** What reconciliation does with an unknown (or lapsed) record. */
 export type ReconcilePlan =
+  /** Another attempt still holds a live lease. */
+  | { readonly kind: 'wait' }
   /** Claim a new attempt and re-send under the same provider key (the provider still remembers it). */
   | { readonly kind: 'resend' }
   /** Ask the provider's lookup first. */
@@ -26,8 +28,18 @@ export type ReconcilePlan =
   /** Nothing can establish the outcome: `OutcomeUnknown`, for a person. */
   | { readonly kind: 'blocked' };
 
-/** What a trusted-or-not `absent` answer allows. */
-export type AbsentStep = { readonly kind: 'claim' } | { readonly kind: 'wait' };
+/** How a new attempt is claimed: in the same generation, or (rekey) under a new provider key. */
+export interface Claim {
+  readonly rekey: boolean;
+  /** The provider-key evidence the new attempt starts with, where the rules keep any. */
+  readonly keyEvidence: string | null;
+}
+
+/** What a lookup's `absent` allows. */
+export type AbsentStep = { readonly kind: 'claim'; readonly claim: Claim } | { readonly kind: 'wait' };
+
+/** How the worker saw its call end (the world's `CallAnswer`, as the rules read it). */
+export type AttemptEnd = 'ok' | '5xx' | 'timeout' | 'refused' | 'aborted';
 
 export interface Rules {
   readonly name: string;
@@ -37,9 +49,32 @@ export interface Rules {
   readonly holds: (record: IdempotencyRecord | undefined, lease: Lease) => boolean;
   readonly isLapsed: typeof isLapsed;
   readonly isUnsettled: typeof isUnsettled;
-  readonly endedRecord: typeof endedRecord;
   readonly unknownRecord: typeof unknownRecord;
-  readonly reclaimedRecord: typeof reclaimedRecord;
+  /** The record after the holder settles its attempt as `state` (the call ended `end`). */
+  readonly settled: (
+    record: IdempotencyRecord,
+    state: SettledState | typeof RecordState.Unknown,
+    end: AttemptEnd,
+    policy: OperationPolicy,
+    now: number,
+  ) => IdempotencyRecord;
+  /** The record after a reconciler or a person resolves it (`rekey`: a person asks for a new generation). */
+  readonly resolved: (
+    record: IdempotencyRecord,
+    state: SettledState,
+    policy: OperationPolicy,
+    now: number,
+    rekey: boolean,
+  ) => IdempotencyRecord;
+  /** The reclaimed record, or undefined when the store refuses the claim. */
+  readonly reclaim: (
+    record: IdempotencyRecord,
+    attempt: number,
+    claim: Claim,
+    token: string,
+    leaseMs: number,
+    now: number,
+  ) => IdempotencyRecord | undefined;
   /** The reconcile step for `record`, read at store time `now`. */
   readonly planReconcile: (
     record: IdempotencyRecord,
@@ -54,6 +89,10 @@ export interface Rules {
   /** The attempt's deadline in ms after it was claimed (null: none), as the lease keeper applies it. */
   readonly attemptTimeoutMs: (policy: OperationPolicy) => number | null;
 }
+
+const lifetime = (policy: OperationPolicy) => ({ ttlMs: policy.ttlMs, tombstoneMs: policy.tombstoneMs });
+const resultOf = (state: string): string | null =>
+  state === RecordState.Succeeded ? '{"value":"charged"}' : null;
 
 /**
  * Today's executor (src/executor/reconcile.ts): re-send while the provider keeps the key, else look up,
@@ -71,7 +110,9 @@ function planReconcileToday(
 }
 
 function afterAbsentToday(record: IdempotencyRecord, policy: OperationPolicy, now: number): AbsentStep {
-  return now < record.updatedAt + policy.lookupSettleMs ? { kind: 'wait' } : { kind: 'claim' };
+  return now < record.updatedAt + policy.lookupSettleMs
+    ? { kind: 'wait' }
+    : { kind: 'claim', claim: { rekey: false, keyEvidence: null } };
 }
 
 /** The rules retrysafe runs today. */
@@ -82,9 +123,15 @@ export const CURRENT_RULES: Rules = {
   holds,
   isLapsed,
   isUnsettled,
-  endedRecord,
   unknownRecord,
-  reclaimedRecord,
+  settled: (record, state, _end, policy, now) =>
+    endedRecord(record, { state, result: resultOf(state), ...lifetime(policy) }, now),
+  resolved: (record, state, policy, now) =>
+    endedRecord(record, { state, result: resultOf(state), ...lifetime(policy) }, now),
+  reclaim: (record, attempt, claim, token, leaseMs, now) =>
+    claim.rekey || !isUnsettled(record, attempt, now)
+      ? undefined
+      : reclaimedRecord(record, { key: record.key, attempt, token, leaseMs, reason: 'model' }, now),
   planReconcile: planReconcileToday,
   afterAbsent: afterAbsentToday,
   approvalAllowed: (requestedBy, approvedBy) => requestedBy !== approvedBy,

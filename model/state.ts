@@ -5,6 +5,7 @@
  */
 import type { IdempotencyRecord } from '../src/machine/record.ts';
 import type { FaultKind, ModelConfig } from './config.ts';
+import type { Claim } from './rules.ts';
 
 /** What a worker knows of the claim it holds. */
 export interface HeldLease {
@@ -38,6 +39,8 @@ export type Phase =
       readonly seen: IdempotencyRecord;
       readonly readAt: number;
       readonly at: 'mark' | 'lookup' | 'claim' | 'resolve';
+      /** How the claim after the lookup (or for the re-send) is made. */
+      readonly claim: Claim;
     }
   | { readonly k: 'done'; readonly how: 'succeeded' | 'mismatch' };
 

@@ -7,7 +7,7 @@ import { DEFAULT_POLICY, type OperationPolicy } from '../src/executor/policy.ts'
 import { RecordState, type IdempotencyRecord, type SettledState } from '../src/machine/record.ts';
 import type { Lease } from '../src/stores/types.ts';
 import { FAULT_FAMILIES, LEASE_MS, STEP_MS, type FaultKind, type ModelConfig } from './config.ts';
-import type { Rules } from './rules.ts';
+import type { Claim, Rules } from './rules.ts';
 import type {
   CallAnswer,
   Effect,
@@ -57,6 +57,7 @@ export function makeWorld(config: ModelConfig, rules: Rules): World {
 }
 
 export const keyOf = (op: number): string => `op-${op + 1}`;
+const SAME_KEY: Claim = { rekey: false, keyEvidence: null };
 const name = (index: number): string => `W${index + 1}`;
 export const when = (ms: number): string => `t=${ms / LEASE_MS}L`;
 
@@ -223,7 +224,7 @@ function begin(world: World, state: WorldState, worker: Worker, index: number): 
         next: setWorker(state, index, { k: 'idle', blocked: snapshot(state, worker.op) }),
       };
     case 'reconcile': {
-      const read = { seen: decision.record, readAt: state.now };
+      const read = { seen: decision.record, readAt: state.now, claim: SAME_KEY };
       if (decision.record.state === RecordState.InFlight) {
         return {
           ...base,
@@ -249,15 +250,32 @@ function plan(
   const hasLookup = world.config.provider.lookup !== 'none';
   const decided = world.rules.planReconcile(record, world.policy, readAt, hasLookup);
   switch (decided.kind) {
+    case 'wait':
+      return {
+        words: 'plan: another attempt holds a live lease, read again',
+        next: setWorker(state, index, { k: 'idle', blocked: null }),
+      };
     case 'resend':
       return {
         words: 'plan: re-send under the same provider key (within its retention)',
-        next: setWorker(state, index, { k: 'reconciling', seen: record, readAt, at: 'claim' }),
+        next: setWorker(state, index, {
+          k: 'reconciling',
+          seen: record,
+          readAt,
+          at: 'claim',
+          claim: SAME_KEY,
+        }),
       };
     case 'lookup':
       return {
         words: 'plan: ask the provider lookup',
-        next: setWorker(state, index, { k: 'reconciling', seen: record, readAt, at: 'lookup' }),
+        next: setWorker(state, index, {
+          k: 'reconciling',
+          seen: record,
+          readAt,
+          at: 'lookup',
+          claim: SAME_KEY,
+        }),
       };
     case 'blocked':
       return {
@@ -304,21 +322,20 @@ function reconcileSteps(
     case 'lookup':
       return lookupSteps(world, state, worker, index, phase);
     case 'claim': {
-      if (op.record === undefined || !rules.isUnsettled(op.record, phase.seen.attempt, state.now)) {
+      const token = `t${(op.record?.attempt ?? 0) + 1}`;
+      const record =
+        op.record === undefined
+          ? undefined
+          : rules.reclaim(op.record, phase.seen.attempt, phase.claim, token, policy.leaseMs, state.now);
+      if (record === undefined) {
         return [
           {
             ...base,
-            label: `${name(index)} reclaims after attempt ${phase.seen.attempt}: refused (the record moved on)`,
+            label: `${name(index)} reclaims after attempt ${phase.seen.attempt}${phase.claim.rekey ? ' with a new generation' : ''}: refused`,
             next: again,
           },
         ];
       }
-      const token = `t${op.record.attempt + 1}`;
-      const record = rules.reclaimedRecord(
-        op.record,
-        { key: op.record.key, attempt: phase.seen.attempt, token, leaseMs: policy.leaseMs, reason: 'model' },
-        state.now,
-      );
       const lease: HeldLease = {
         attempt: record.attempt,
         generation: record.generation,
@@ -337,7 +354,7 @@ function reconcileSteps(
       return [
         {
           ...base,
-          label: `${name(index)} reclaims: attempt ${record.attempt} (generation ${record.generation})`,
+          label: `${name(index)} reclaims: attempt ${record.attempt} (generation ${record.generation}${phase.claim.rekey ? ', a new provider key' : ''})`,
           next,
         },
       ];
@@ -352,7 +369,7 @@ function reconcileSteps(
           },
         ];
       }
-      const record = rules.endedRecord(op.record, settlement(RecordState.Succeeded, policy), state.now);
+      const record = rules.resolved(op.record, RecordState.Succeeded, policy, state.now, false);
       const next = setWorker(setOp(state, worker.op, { record, inFlightSince: null }), index, {
         k: 'done',
         how: 'succeeded',
@@ -393,7 +410,7 @@ function lookupSteps(
       return {
         ...base,
         label: `${name(index)} asks the lookup: absent${lag}, trusted past the settle delay -> claim a new attempt`,
-        next: setWorker(state, index, { ...phase, at: 'claim' }),
+        next: setWorker(state, index, { ...phase, at: 'claim', claim: step.claim }),
       };
     }
     return {
@@ -402,15 +419,6 @@ function lookupSteps(
       next: setWorker(state, index, { k: 'idle', blocked: snapshot(state, worker.op) }),
     };
   });
-}
-
-function settlement(state: SettledState | typeof RecordState.Unknown, policy: OperationPolicy) {
-  return {
-    state,
-    result: state === RecordState.Succeeded ? '{"value":"charged"}' : null,
-    ttlMs: policy.ttlMs,
-    tombstoneMs: policy.tombstoneMs,
-  };
 }
 
 function holdingSteps(
@@ -529,7 +537,7 @@ function recordStep(
     };
   }
   const stale = !trulyHolds(op.record, phase.lease);
-  const record = rules.endedRecord(op.record, settlement(target, policy), state.now);
+  const record = rules.settled(op.record, target, answer, policy, state.now);
   const recorded = setOp(state, worker.op, { record, inFlightSince: null });
   const next =
     target === RecordState.Succeeded
@@ -680,7 +688,8 @@ function operatorSteps(world: World, state: WorldState): Step[] {
       const payload = record.fingerprint === FINGERPRINTS[1] ? 1 : 0;
       const performed = op.effects.some((effect) => effect.payload === payload);
       const target = performed ? RecordState.Succeeded : RecordState.Released;
-      const resolved = rules.endedRecord(record, settlement(target, policy), state.now);
+      // A person who finds no write asks for a new generation (the key may be burned).
+      const resolved = rules.resolved(record, target, policy, state.now, !performed);
       steps.push({
         actor: 'operator',
         progress: false,

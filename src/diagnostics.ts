@@ -30,6 +30,11 @@ export const channels = {
   rekey: diagnostics.channel('retrysafe:rekey'),
   /** `{ key, operation, fingerprint, stored }`: a different payload was refused. */
   mismatch: diagnostics.channel('retrysafe:mismatch'),
+  /**
+   * `{ key, operation, attempt, fingerprint }`: a stored request no longer matches its fingerprint (it
+   * was changed in the store); reconciliation refuses to re-send it or look it up.
+   */
+  refused: diagnostics.channel('retrysafe:refused'),
 } as const;
 
 export type ChannelName = keyof typeof channels;

@@ -10,7 +10,7 @@ import { KeyedRequests } from '../chaos/provider/keyed.ts';
 import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE, type ProviderMode } from '../chaos/provider/modes.ts';
 import { startProvider } from '../chaos/provider/process.ts';
 import type { Ledger } from '../chaos/provider/protocol.ts';
-import { longRunFile, readLongRuns, renderReport } from '../chaos/report.ts';
+import { FAILOVER_RUNS_DIR, longRunFile, readLongRuns, renderReport } from '../chaos/report.ts';
 import type { Fault } from '../chaos/scenario.ts';
 
 /**
@@ -86,6 +86,64 @@ describe('chaos: combinations and the report', () => {
       );
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('renders the failover runs beside each other, protected and not', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rs-failover-runs-'));
+    try {
+      for (const [store, duplicates] of [
+        ['redis-replicated', 0],
+        ['redis-replicated-unprotected', 40],
+      ] as const) {
+        await writeFile(
+          longRunFile('retrysafe', store, 'lenient', dir),
+          JSON.stringify({
+            impl: 'retrysafe',
+            store,
+            logical: 300,
+            effects: 300 + duplicates,
+            duplicates,
+            lost: 0,
+            unknown_unresolved: 0,
+            stuck: 0,
+            duration_s: 70,
+            command: `npm run chaos -- --store ${store}`,
+          }),
+        );
+      }
+      const text = await renderReport({
+        rows: [],
+        mix: {},
+        command: 'test',
+        seed: 1,
+        ops: 1,
+        workers: 1,
+        failoverRunsDir: dir,
+      });
+      const section = text.slice(text.indexOf('## Failover'), text.indexOf('## Scenario mix'));
+      expect(section).toMatch(
+        /\| redis-replicated +\| lenient +\| +300 \| +300 \| +0 \| +0 \| +0 \| +0 \| +70 \|/,
+      );
+      expect(section).toMatch(
+        /\| redis-replicated-unprotected +\| lenient +\| +300 \| +340 \| +40 \| +0 \| +0 \| +0 \| +70 \|/,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads the committed failover runs: replicated stores, protected runs without duplicates', async () => {
+    const runs = await readLongRuns(FAILOVER_RUNS_DIR);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) {
+      expect(run.store).toMatch(/^(redis|postgres)-replicated(-unprotected)?$/);
+      expect(run.command).toMatch(/^npm run chaos -- .*--save-failover-run/);
+      if (!run.store.endsWith('-unprotected')) {
+        expect(run).toMatchObject({ duplicates: 0, lost: 0, unknown_unresolved: 0 });
+        // A stuck delivery is explained on the run (a provider that never answers, before attempt deadlines).
+        if ((run.stuck ?? 0) > 0) expect(run.note).toMatch(/never answer/);
+      }
     }
   });
 

@@ -31,12 +31,23 @@ export async function openRetrysafeStore(spec: StoreSpec): Promise<Store> {
     }
     case 'postgres': {
       const { postgresStore } = await import('../../src/stores/postgres/index.ts');
-      return postgresStore({ connectionString: spec.url, schema: spec.schema, max: 4 });
+      return postgresStore({
+        connectionString: spec.url,
+        schema: spec.schema,
+        max: 4,
+        allowAsynchronousStandbys: spec.allowAsynchronousStandbys ?? false,
+      });
     }
     case 'redis': {
       const { redisStore } = await import('../../src/stores/redis/index.ts');
       // The private server runs with appendonly yes and appendfsync always: no volatility waiver needed.
-      return redisStore({ url: spec.url, keyPrefix: spec.prefix });
+      return redisStore({
+        url: spec.url,
+        keyPrefix: spec.prefix,
+        replicaAcks: spec.replicaAcks ?? 0,
+        ...(spec.replicaAckTimeoutMs === undefined ? {} : { replicaAckTimeoutMs: spec.replicaAckTimeoutMs }),
+        allowUnacknowledgedReplicas: spec.allowUnacknowledgedReplicas ?? false,
+      });
     }
   }
 }

@@ -11,15 +11,35 @@ export const IMPLS = [
 ] as const;
 export type ImplName = (typeof IMPLS)[number];
 
-/** The stores (`--store`). Peers and plain retries run on the private Redis only. */
+/** The stores (`--store`, and `--store all`). Peers and plain retries run on the private Redis only. */
 export const STORES = ['sqlite', 'postgres', 'redis'] as const;
-export type StoreName = (typeof STORES)[number];
+/**
+ * A primary and a replica behind an address that moves, failed over mid-run (store-servers.ts).
+ * retrysafe only, named one at a time (`--store all` leaves them out: each run fails a server over).
+ */
+export const REPLICATED_STORES = ['redis-replicated', 'postgres-replicated'] as const;
+export type StoreName = (typeof STORES)[number] | (typeof REPLICATED_STORES)[number];
 
 /** Where a worker finds its store. */
 export type StoreSpec =
   | { readonly kind: 'sqlite'; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string }
-  | { readonly kind: 'redis'; readonly url: string; readonly prefix: string };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly schema: string;
+      /** A replicated primary run without its protection (`--unprotected`). */
+      readonly allowAsynchronousStandbys?: boolean;
+    }
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      readonly prefix: string;
+      /** Replicas every transition waits for (a replicated primary). */
+      readonly replicaAcks?: number;
+      readonly replicaAckTimeoutMs?: number;
+      /** A replicated primary run without its protection (`--unprotected`). */
+      readonly allowUnacknowledgedReplicas?: boolean;
+    };
 
 /** Points of one delivery where the harness may act (kill -9 the worker). */
 export interface CallHooks {

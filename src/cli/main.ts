@@ -4,7 +4,7 @@ import { CommandFailure, flag, parse, stringOption, UsageError, type OptionsConf
 import type { Command, CommandContext } from './command.ts';
 import { commands } from './commands/index.ts';
 import { ExitCode } from './exit-codes.ts';
-import { colourEnabled, printJson, type Io } from './output.ts';
+import { colourEnabled, printJson, safeStream, type Io } from './output.ts';
 import { openSession, type Session } from './session.ts';
 
 /** Options every command accepts, before or after the command name. */
@@ -20,7 +20,9 @@ const GLOBAL_OPTIONS: OptionsConfig = {
  * Runs one command line and returns its exit code. Never throws: every error becomes a message on
  * stderr (and a JSON error document on stdout with `--json`) and an exit code from `ExitCode`.
  */
-export async function main(argv: readonly string[], io: Io): Promise<number> {
+export async function main(argv: readonly string[], raw: Io): Promise<number> {
+  // Records and provider answers reach the screen: nothing in them may act as a terminal escape.
+  const io: Io = { ...raw, stdout: safeStream(raw.stdout), stderr: safeStream(raw.stderr) };
   const json = argv.includes('--json');
   let session: Session | undefined;
   try {

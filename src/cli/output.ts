@@ -30,6 +30,68 @@ export function colourEnabled(stream: Stream, env: Io['env']): boolean {
   return stream.isTTY === true && (noColor === undefined || noColor === '');
 }
 
+/** The SGR sequences `paint` writes: the only escape sequences a command's output may contain. */
+const OUR_SGR = new Set(
+  Object.values(CODES)
+    .flat()
+    .map((code) => `\u001b[${code}m`),
+);
+
+/**
+ * C0 controls, DEL, C1 controls (U+0080-U+009F, where U+009B is a one-byte CSI) and the bidirectional
+ * overrides that reorder what a terminal shows (U+202A-U+202E, U+2066-U+2069).
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROLS_BUT_LAYOUT = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+function visible(char: string): string {
+  const code = char.codePointAt(0) ?? 0;
+  return code <= 0xff
+    ? `\\x${code.toString(16).padStart(2, '0')}`
+    : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+
+/**
+ * Text from a store or a provider made safe for a terminal: every control character, escape (ESC, CSI,
+ * OSC 52 clipboard writes, cursor moves) and bidirectional override is shown as `\xNN` / `\uNNNN`
+ * instead of acting. Newlines and tabs are escaped too, so one value stays on one table line.
+ */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROLS, visible);
+}
+
+/**
+ * A stream that writes only what a terminal shows as text: newlines, tabs and the colours `paint`
+ * writes pass; any other control or escape sequence in the text (a provider's answer, a stored reason)
+ * is escaped. Wraps stdout and stderr for every command, behind the cell-level `terminalSafe`.
+ */
+export function safeStream(stream: Stream): Stream {
+  const write = (text: string): unknown => {
+    let out = '';
+    let last = 0;
+    for (let at = text.indexOf('\u001b'); at !== -1; at = text.indexOf('\u001b', last)) {
+      out += text.slice(last, at).replace(CONTROLS_BUT_LAYOUT, visible);
+      // Our sequences are 4 or 5 characters long (`ESC[1m`, `ESC[39m`): nothing further is looked at.
+      const sequence = [text.slice(at, at + 4), text.slice(at, at + 5)].find((s) => OUR_SGR.has(s));
+      if (sequence === undefined) {
+        out += visible('\u001b');
+        last = at + 1;
+      } else {
+        out += sequence;
+        last = at + sequence.length;
+      }
+    }
+    return stream.write(out + text.slice(last).replace(CONTROLS_BUT_LAYOUT, visible));
+  };
+  return {
+    write,
+    ...(stream.isTTY === undefined ? {} : { isTTY: stream.isTTY }),
+    ...(stream.columns === undefined ? {} : { columns: stream.columns }),
+  };
+}
+
 function paint(text: string, style: Style | undefined, enabled: boolean): string {
   if (!enabled || style === undefined) return text;
   const [open, close] = CODES[style];
@@ -65,7 +127,12 @@ export function table(
   rows: readonly (readonly (Cell | string)[])[],
   colour: boolean,
 ): string {
-  const cells = rows.map((row) => row.map((cell) => (typeof cell === 'string' ? { text: cell } : cell)));
+  const cells = rows.map((row) =>
+    row.map((cell) => {
+      const { text, style } = typeof cell === 'string' ? { text: cell, style: undefined } : cell;
+      return { text: terminalSafe(text), style };
+    }),
+  );
   const widths = headers.map((header, column) =>
     Math.max(header.length, ...cells.map((row) => row[column]?.text.length ?? 0)),
   );
@@ -89,14 +156,22 @@ export function fields(pairs: readonly (readonly [string, Cell | string])[], col
     pairs
       .map(([name, value]) => {
         const cell = typeof value === 'string' ? { text: value } : value;
-        return `${paint(name.padEnd(width), 'dim', colour)}  ${paint(cell.text, cell.style, colour)}`;
+        return `${paint(name.padEnd(width), 'dim', colour)}  ${paint(terminalSafe(cell.text), cell.style, colour)}`;
       })
       .join('\n') + '\n'
   );
 }
 
+/**
+ * JSON on stdout. `JSON.stringify` escapes C0 controls but not C1 ones (U+009B is a CSI to some
+ * terminals) nor bidirectional overrides: those are written as `\uNNNN` escapes, still the same JSON.
+ */
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  const text = JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (char) => `\\u${(char.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
+  );
+  io.stdout.write(text + '\n');
 }
 
 /** ISO time of a store timestamp, or `-`. */

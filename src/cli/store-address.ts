@@ -1,3 +1,4 @@
+import { isCredentialParameter } from '../integrations/credentials.ts';
 import { UsageError } from './args.ts';
 
 /** A parsed `--store` / `RETRYSAFE_STORE` value. */
@@ -57,7 +58,14 @@ export function parseStoreAddress(text: string): StoreAddress {
   );
 }
 
-/** The address without credentials, for messages and `--json` output. */
+/** Query parameters of a store address that carry secrets, besides the credential names integrations refuse. */
+const SECRET_ADDRESS_PARAMETERS = new Set(['sslpassword', 'pass', 'user_password']);
+
+/**
+ * The address without credentials, for messages and `--json` output: the password masked, a lone user
+ * name masked too (some clients read it as a password or token), and every credential-looking query
+ * parameter (`?password=`, `?token=`, `?sslpassword=`) masked.
+ */
 export function describeAddress(address: StoreAddress): string {
   switch (address.kind) {
     case 'sqlite':
@@ -65,7 +73,13 @@ export function describeAddress(address: StoreAddress): string {
     case 'postgres':
     case 'redis': {
       const url = new URL(address.kind === 'postgres' ? address.connectionString : address.url);
-      url.password = url.password === '' ? '' : '***';
+      if (url.password !== '') url.password = '***';
+      else if (url.username !== '') url.username = '***';
+      for (const name of new Set(url.searchParams.keys())) {
+        if (isCredentialParameter(name) || SECRET_ADDRESS_PARAMETERS.has(name.toLowerCase())) {
+          url.searchParams.set(name, '***');
+        }
+      }
       return url.toString();
     }
   }

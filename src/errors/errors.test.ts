@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import type { IdempotencyRecord } from '../machine/record.ts';
 import {
@@ -81,7 +82,8 @@ describe('each error', () => {
     (name, code, error, attached) => {
       expect(error.code).toBe(code);
       expect(error.name).toBe(name);
-      expect(error.record).toBe(attached);
+      expect(error.fullRecord()).toBe(attached);
+      expect(error.record?.state).toBe(attached?.state);
       expect(error).toBeInstanceOf(Error);
       expect(error).toBeInstanceOf(RetrySafeError);
       expect(error.message.length).toBeGreaterThan(0);
@@ -182,5 +184,46 @@ describe('instanceof across copies of the package', () => {
       enumerable: false,
       writable: false,
     });
+  });
+});
+
+describe('errors carry a summary of the record, not its stored request or result', () => {
+  const stored: IdempotencyRecord = {
+    ...record,
+    state: 'succeeded',
+    request: JSON.stringify({ card: '4242424242424242', amount: 500 }),
+    result: JSON.stringify({ value: { id: 'pi_1', clientSecret: 'pi_1_secret_XYZ' } }),
+  };
+  const errors: RetrySafeError[] = [
+    new PayloadMismatchError('sha256:bbbb', stored),
+    new OutcomeUnknownError({ ...stored, state: 'unknown' }),
+    new InFlightError({ ...stored, state: 'in_flight' }),
+    new WaitTimeoutError({ ...stored, state: 'in_flight' }, 10),
+    new LeaseLostError(stored.key, 1, stored),
+    new OperationFailedError(failure, { ...stored, state: 'failed' }, true),
+    new TombstoneReplayError(stored),
+    new OverrideRefusedError('refused', stored),
+  ];
+  it.each(errors.map((error) => [error.name, error] as const))(
+    '%s: JSON.stringify and util.inspect show no payload or result',
+    (_name, error) => {
+      for (const text of [JSON.stringify(error), inspect(error, { depth: 10, showHidden: true })]) {
+        expect(text).not.toContain('4242424242424242');
+        expect(text).not.toContain('pi_1_secret_XYZ');
+      }
+      expect(error.code).toMatch(/^RS_/);
+      expect(JSON.parse(JSON.stringify(error))).toMatchObject({
+        code: error.code,
+        record: { key: stored.key, attempt: stored.attempt, fingerprint: 'sha256:aaaa', hasResult: true },
+      });
+      expect(error.record).not.toHaveProperty('request');
+      expect(error.record).not.toHaveProperty('result');
+    },
+  );
+
+  it('the whole record only when asked for explicitly', () => {
+    const error = new PayloadMismatchError('sha256:bbbb', stored);
+    expect(error.fullRecord()?.result).toBe(stored.result);
+    expect(error.fullRecord()?.request).toBe(stored.request);
   });
 });

@@ -1,4 +1,4 @@
-import type { IdempotencyRecord } from '../machine/record.ts';
+import type { IdempotencyRecord, RecordState } from '../machine/record.ts';
 
 const BRAND = Symbol.for('retrysafe.error');
 
@@ -18,6 +18,7 @@ export const ErrorCode = {
   ResolveRefused: 'RS_RESOLVE_REFUSED',
   AttemptTimeout: 'RS_ATTEMPT_TIMEOUT',
   LookupTimeout: 'RS_LOOKUP_TIMEOUT',
+  PayloadTooLarge: 'RS_PAYLOAD_TOO_LARGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -26,20 +27,74 @@ interface RetrySafeErrorOptions extends ErrorOptions {
 }
 
 /**
+ * What an error tells about the record it concerns: its state, attempt and fingerprints, never its stored
+ * request or result (customer data, another caller's result). `error.fullRecord()` returns the whole
+ * record for a caller that asks for it explicitly.
+ */
+export interface RecordSummary {
+  readonly key: string;
+  readonly operation: string;
+  readonly state: RecordState;
+  readonly attempt: number;
+  readonly generation: number;
+  /** Fingerprint of the stored payload. */
+  readonly fingerprint: string;
+  /** Fingerprint an approved override lets through, if any. */
+  readonly overrideFingerprint: string | null;
+  /** The provider's id of the write (charge id), when known. */
+  readonly providerRef: string | null;
+  readonly reason: string | null;
+  readonly leaseUntil: number | null;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /** Whether the record holds a stored request / a stored result (available through `fullRecord()`). */
+  readonly hasRequest: boolean;
+  readonly hasResult: boolean;
+}
+
+/** The summary of a record an error may carry and print. */
+export function summarizeRecord(record: IdempotencyRecord): RecordSummary {
+  return Object.freeze({
+    key: record.key,
+    operation: record.operation,
+    state: record.state,
+    attempt: record.attempt,
+    generation: record.generation,
+    fingerprint: record.fingerprint,
+    overrideFingerprint: record.overrideFingerprint,
+    providerRef: record.providerRef,
+    reason: record.reason,
+    leaseUntil: record.leaseUntil,
+    createdAt: record.createdAt,
+    updatedAt: record.updatedAt,
+    hasRequest: record.request !== null,
+    hasResult: record.result !== null,
+  });
+}
+
+/**
  * Base class of every error retrysafe raises. `instanceof` works across duplicate installs of the
  * package because the check uses a registered symbol, not the class identity.
+ *
+ * An error carries a summary of its record (`record`: state, attempt, fingerprints), never the stored
+ * request or result: errors are logged, serialized and shown to whoever collided on a key, and the stored
+ * payload and result are customer data, possibly another caller's. `fullRecord()` returns the whole
+ * record to a caller that asks for it explicitly; `JSON.stringify` and `util.inspect` never show it.
  *
  * @example
  * ```ts
  * try { await charge(order) } catch (err) {
- *   if (err instanceof RetrySafeError && err.code === 'RS_OUTCOME_UNKNOWN') page(err.record)
+ *   if (err instanceof RetrySafeError && err.code === 'RS_OUTCOME_UNKNOWN') page(err.record) // summary
+ *   // Only where the stored payload and result may be seen (an operator tool, not a log line):
+ *   const stored = err instanceof RetrySafeError ? err.fullRecord()?.result : undefined
  * }
  * ```
  */
 export class RetrySafeError extends Error {
   readonly code: ErrorCode;
-  /** The stored record the error concerns, when there is one. */
-  readonly record: IdempotencyRecord | undefined;
+  /** A summary of the stored record the error concerns, when there is one (no request, no result). */
+  readonly record: RecordSummary | undefined;
+  readonly #record: IdempotencyRecord | undefined;
 
   constructor(code: ErrorCode, message: string, options: RetrySafeErrorOptions = {}) {
     super(
@@ -48,8 +103,17 @@ export class RetrySafeError extends Error {
     );
     this.name = new.target.name;
     this.code = code;
-    this.record = options.record;
+    this.#record = options.record;
+    this.record = options.record === undefined ? undefined : summarizeRecord(options.record);
     Object.defineProperty(this, BRAND, { value: true });
+  }
+
+  /**
+   * The whole stored record, with its request and result: customer data, and on a collision possibly
+   * another caller's. Ask for it only where that may be seen; never log it.
+   */
+  fullRecord(): IdempotencyRecord | undefined {
+    return this.#record;
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
@@ -156,7 +220,24 @@ export class InvalidKeyInputError extends RetrySafeError {
   }
 }
 
-/** An operation or store was declared with options that cannot work. */
+/**
+ * A payload (or a result given by hand to `resolve`) is larger than the operation's limit
+ * (`maxPayloadBytes`, `maxResultBytes`). Nothing was reserved, sent or stored.
+ */
+export class PayloadTooLargeError extends RetrySafeError {
+  /** UTF-8 bytes of the canonical form. */
+  readonly bytes: number;
+  readonly limit: number;
+  constructor(what: string, bytes: number, limit: number, option: string) {
+    super(
+      ErrorCode.PayloadTooLarge,
+      `the ${what} is ${bytes} bytes, over the limit of ${limit} (${option}); nothing was reserved, sent or stored`,
+    );
+    this.bytes = bytes;
+    this.limit = limit;
+  }
+}
+
 /**
  * The reason a call's `signal` is aborted with when its attempt passed `attemptTimeoutMs`: the attempt
  * is recorded `unknown` (no answer) and reconciled as usual (SEMANTICS.md, invariant 13).
@@ -184,6 +265,7 @@ export class LookupTimeoutError extends RetrySafeError {
   }
 }
 
+/** An operation or store was declared with options that cannot work. */
 export class ConfigurationError extends RetrySafeError {
   constructor(message: string) {
     super(ErrorCode.Configuration, message);
@@ -226,7 +308,8 @@ export class TombstoneReplayError extends RetrySafeError {
       ErrorCode.TombstoneReplay,
       `key ${record.key} was already ${record.state}` +
         (record.providerRef === null ? '' : ` (provider ref ${record.providerRef})`) +
-        '; only its tombstone remains, so the result cannot be replayed',
+        (record.reason === null ? '' : ` (${record.reason})`) +
+        '; only its outcome summary is kept, so the result cannot be replayed',
       { record },
     );
   }

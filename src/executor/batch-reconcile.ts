@@ -5,6 +5,8 @@ import {
   OutcomeUnknownError,
   RetrySafeError,
 } from '../errors/errors.ts';
+import { publish } from '../diagnostics.ts';
+import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import { RecordState, type IdempotencyRecord } from '../machine/record.ts';
 import { absentVerdict, planReconcile } from '../machine/reconcile-plan.ts';
 import type { Store } from '../stores/types.ts';
@@ -22,10 +24,14 @@ import {
   rekeyEvidence,
 } from './reconcile.ts';
 
-/** What batch reconciliation would do with one record. */
-export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual';
+/**
+ * What batch reconciliation would do with one record. `refuse`: the stored request does not match the
+ * record's fingerprint (it was changed in the store), so it is neither re-sent nor looked up.
+ */
+export type ReconcileAction = 'lookup' | 'resend' | 'wait' | 'manual' | 'refuse';
 /** What it did. */
-export type ReconcileOutcome = 'succeeded' | 'failed' | 'released' | 'unknown' | 'skipped' | 'moved';
+export type ReconcileOutcome =
+  'succeeded' | 'failed' | 'released' | 'unknown' | 'skipped' | 'moved' | 'refused';
 
 export interface ReconcileEntry {
   readonly key: string;
@@ -77,9 +83,14 @@ export async function reconcileBatch(
     const record = records[applied.length];
     const operation = declared.get(entry.operation);
     const outcome =
-      record === undefined || operation === undefined || entry.action === 'wait' || entry.action === 'manual'
-        ? 'skipped'
-        : await applyOne(store, record, operation, entry.action);
+      entry.action === 'refuse'
+        ? 'refused'
+        : record === undefined ||
+            operation === undefined ||
+            entry.action === 'wait' ||
+            entry.action === 'manual'
+          ? 'skipped'
+          : await applyOne(store, record, operation, entry.action);
     applied.push({ ...entry, outcome });
     options.onProgress?.(applied.length, plan.length);
   }
@@ -125,6 +136,19 @@ function planOne(record: IdempotencyRecord, operation: Declared | undefined, now
       return plan('wait', `attempt ${record.attempt} holds a live lease until ${iso(live.leaseUntil)}`);
     return plan('manual', `operation ${record.operation} is not declared here`);
   }
+  if (record.request !== null && !requestMatches(record)) {
+    publish('refused', {
+      key: record.key,
+      operation: record.operation,
+      attempt: record.attempt,
+      fingerprint: record.fingerprint,
+    });
+    return plan(
+      'refuse',
+      "the stored request does not match the record's fingerprint (it was changed in the store): " +
+        'nothing is sent; check the record and resolve it by hand',
+    );
+  }
   const next = planReconcile(record, batchPolicy(record, operation), now);
   switch (next.kind) {
     case 'wait':
@@ -165,6 +189,8 @@ async function applyOne(
 ): Promise<ReconcileOutcome> {
   const record = await markLapsed(store, seen);
   if (record === undefined) return 'moved';
+  // Read again after marking: what is sent must be what was fingerprinted when the key was reserved.
+  if (!requestMatches(record)) return 'refused';
   const payload: unknown = JSON.parse(record.request ?? 'null');
   return action === 'resend'
     ? resend(store, record, operation, payload)
@@ -198,7 +224,7 @@ async function lookup(
   const lookupAt = Date.now();
   let resolution;
   if (answer.status === 'found') {
-    resolution = foundResolution(behaviour, answer);
+    resolution = foundResolution(behaviour, answer, policy.maxResultBytes);
   } else {
     // A lagging provider may not show a write yet. The batch has no store clock for an unknown record:
     // the settle delay is judged on this process's clock, from the store's time of the last change.
@@ -281,7 +307,8 @@ async function resend(
   } catch (error) {
     if (error instanceof OperationFailedError) return 'failed';
     if (error instanceof OutcomeUnknownError) {
-      if (error.record !== undefined) await noteResend(store, error.record);
+      const unknown = error.fullRecord();
+      if (unknown !== undefined) await noteResend(store, unknown);
       return 'unknown';
     }
     if (error instanceof LeaseLostError) return 'moved';
@@ -289,6 +316,15 @@ async function resend(
     // Anything else is the call's own error after a `not_performed` classification: the key was released.
     return 'released';
   }
+}
+
+/**
+ * Whether the stored request is the one the record's fingerprint was computed from. A re-send or a
+ * lookup works from the stored text alone, so a request changed in the store (another URL, another
+ * amount) must never be sent with the operation's credentials.
+ */
+export function requestMatches(record: IdempotencyRecord): boolean {
+  return record.request !== null && fingerprintOfCanonical(record.request) === record.fingerprint;
 }
 
 function iso(ms: number): string {

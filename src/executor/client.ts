@@ -2,6 +2,7 @@ import {
   ConfigurationError,
   InvalidKeyInputError,
   LeaseLostError,
+  PayloadTooLargeError,
   RetrySafeError,
 } from '../errors/errors.ts';
 import { assertName, assertVersion, canonicalKeyFields, keyOfCanonical } from '../keys/derive.ts';
@@ -184,6 +185,12 @@ export interface RetrySafe {
   approveOverride(id: string, approval: { by: string }): Promise<OverrideRequest>;
   overrides(key?: string): Promise<OverrideRequest[]>;
   get(key: string): Promise<IdempotencyRecord | undefined>;
+  /**
+   * The provider key a record's current generation is sent under: derived by the record's operation when
+   * it is declared on this client (its `providerKey` or profile), else by the default (UUIDv5 of key and
+   * generation), which `derivedBy` says. What an operator searches the provider by.
+   */
+  providerKeyOf(record: IdempotencyRecord): { providerKey: string; derivedBy: 'operation' | 'default' };
   audit(key: string): Promise<AuditEntry[]>;
   list(filter?: ListFilter): Promise<IdempotencyRecord[]>;
   gc(options?: GcOptions): Promise<GcSummary>;
@@ -289,6 +296,10 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       const payload: unknown =
         definition.payload === undefined ? input : userCode('payload', () => definition.payload?.(input));
       const canonical = canonicalize(payload);
+      const bytes = Buffer.byteLength(canonical, 'utf8');
+      if (bytes > policy.maxPayloadBytes) {
+        throw new PayloadTooLargeError('payload', bytes, policy.maxPayloadBytes, 'maxPayloadBytes');
+      }
       const keyFields = canonicalKeyFields(fields);
       return {
         operation: id,
@@ -350,7 +361,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     },
     requestResolution: async (key, resolution) => {
       await whenReady();
-      return requestResolution(store, key, resolution);
+      return requestResolution(store, policyOf, key, resolution);
     },
     approveResolution: async (key, id, approval) => {
       await whenReady();
@@ -372,6 +383,12 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     overrides: async (key) => {
       await whenReady();
       return guard(() => store.listOverrides(key), 'list overrides');
+    },
+    providerKeyOf: (record) => {
+      const derive = declared.get(record.operation)?.behaviour.providerKey;
+      return derive === undefined
+        ? { providerKey: providerKey(record.key, record.generation), derivedBy: 'default' }
+        : { providerKey: derive(record.key, record.generation), derivedBy: 'operation' };
     },
     get: async (key) => {
       await whenReady();

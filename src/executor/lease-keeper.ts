@@ -1,6 +1,7 @@
 import { AttemptTimeoutError, LeaseLostError } from '../errors/errors.ts';
 import type { IdempotencyRecord } from '../machine/record.ts';
 import type { Lease, Store } from '../stores/types.ts';
+import { MAX_TIMER_MS } from './policy.ts';
 
 /**
  * Keeps one attempt's lease alive while the wrapped call runs: renews it every third of the lease and
@@ -33,7 +34,8 @@ export class LeaseKeeper {
           this.#beating = undefined;
         });
       },
-      Math.max(1, Math.floor(leaseMs / 3)),
+      // Bounded both ways: a timer over 2^31 - 1 ms fires at once (a lease over ~74 days heartbeat in a loop).
+      Math.min(MAX_TIMER_MS, Math.max(1, Math.floor(leaseMs / 3))),
     );
     // A pending renewal must not keep a finished process alive.
     this.#timer.unref();

@@ -75,6 +75,33 @@ export function encodeResult(value: unknown): string | null {
   }
 }
 
+/** A result as the record keeps it: its JSON, or null with the reason it is not kept. */
+export interface StorableResult {
+  readonly result: string | null;
+  readonly reason: string | null;
+}
+
+/**
+ * The stored form of a write's result, bounded by `maxBytes`. A write that happened is never turned
+ * into anything else because of its result: too large (or without a JSON form), the result is dropped
+ * and the reason says so, while the outcome and the provider reference are kept, and replays behave as
+ * a tombstone hit.
+ */
+export function storableResult(value: unknown, maxBytes: number): StorableResult {
+  const result = encodeResult(value);
+  if (result === null) return { result, reason: 'the result has no JSON form; only the outcome is kept' };
+  const bytes = Buffer.byteLength(result, 'utf8');
+  if (bytes > maxBytes) {
+    return {
+      result: null,
+      reason:
+        `the result (${bytes} bytes) is over maxResultBytes (${maxBytes}); only the outcome and the ` +
+        'provider reference are kept',
+    };
+  }
+  return { result, reason: null };
+}
+
 export function decodeResult(text: string): unknown {
   return (JSON.parse(text) as { value?: unknown }).value;
 }

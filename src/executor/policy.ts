@@ -3,6 +3,12 @@ import type { IdempotencyRecord } from '../machine/record.ts';
 
 const SECOND = 1000;
 const DAY = 86_400 * SECOND;
+const MIB = 1024 * 1024;
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); longer ones fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The longest retention a policy may declare (10 years): past it `now + ttl` stops being a sane time. */
+export const MAX_RETENTION_MS = 3_650 * DAY;
 
 /**
  * How a failure of the wrapped call is classified (SEMANTICS.md, invariant 5). The four unknown kinds
@@ -132,6 +138,17 @@ export interface OperationPolicy {
   readonly resendAttempts: number;
   /** Wait before the first such re-send, doubled for each next one. @default 200 ms */
   readonly resendBackoffMs: number;
+  /**
+   * Largest canonical payload (UTF-8 bytes) a call may have; a larger one is refused with
+   * `PayloadTooLargeError` before anything is reserved or sent. @default 1 MiB
+   */
+  readonly maxPayloadBytes: number;
+  /**
+   * Largest result (UTF-8 bytes of its stored JSON) kept for replays. A larger result of a write that
+   * happened is not lost: the record is `succeeded` with its provider reference and a reason saying the
+   * result was too large; replays then behave as a tombstone hit (`onTombstone`). @default 4 MiB
+   */
+  readonly maxResultBytes: number;
 }
 
 export const DEFAULT_POLICY: OperationPolicy = Object.freeze({
@@ -148,6 +165,8 @@ export const DEFAULT_POLICY: OperationPolicy = Object.freeze({
   providerStoresErrors: true,
   resendAttempts: 2,
   resendBackoffMs: 200,
+  maxPayloadBytes: MIB,
+  maxResultBytes: 4 * MIB,
 });
 
 /** In-call re-sends are a bounded courtesy, not a retry policy: reconciliation does the rest. */
@@ -168,6 +187,11 @@ const DURATIONS = [
   'resendBackoffMs',
 ] as const satisfies readonly (keyof OperationPolicy)[];
 
+/** Durations a timer waits for: bounded by what a Node timer can take. */
+const TIMER_DURATIONS = ['leaseMs', 'waitMs'] as const satisfies readonly (keyof OperationPolicy)[];
+
+const SIZES = ['maxPayloadBytes', 'maxResultBytes'] as const satisfies readonly (keyof OperationPolicy)[];
+
 /** Merges and checks a policy; throws `ConfigurationError` naming the option and the numbers. */
 export function resolvePolicy(
   where: string,
@@ -187,6 +211,25 @@ export function resolvePolicy(
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new ConfigurationError(
         `${where}: ${name} must be a non-negative integer of ms, got ${String(value)}`,
+      );
+    }
+    // resendWithinMs is only compared, never stored: Number.MAX_SAFE_INTEGER is its "forever" (natural
+    // idempotency, where a re-send is always safe).
+    if (name === 'resendWithinMs') continue;
+    const max = (TIMER_DURATIONS as readonly string[]).includes(name) ? MAX_TIMER_MS : MAX_RETENTION_MS;
+    if (value > max) {
+      throw new ConfigurationError(
+        `${where}: ${name} must be at most ${max} ms` +
+          (max === MAX_TIMER_MS ? ' (the longest Node timer, about 24.8 days)' : ' (10 years)') +
+          `, got ${value}`,
+      );
+    }
+  }
+  for (const name of SIZES) {
+    const value = policy[name];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ConfigurationError(
+        `${where}: ${name} must be a positive integer of bytes, got ${String(value)}`,
       );
     }
   }

@@ -11,7 +11,7 @@ import {
 } from '../machine/reconcile-plan.ts';
 import { scopeOfKey } from '../keys/derive.ts';
 import type { Lease, ReclaimRequest, Store, UnknownNote } from '../stores/types.ts';
-import { encodeResult } from './outcome.ts';
+import { storableResult } from './outcome.ts';
 import type { LookupAnswer, LookupContext } from './policy.ts';
 import type { Behaviour, PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
@@ -175,17 +175,21 @@ export async function noteResend(store: Store, record: IdempotencyRecord): Promi
 export function foundResolution<T>(
   behaviour: Behaviour<never, T>,
   answer: Extract<LookupAnswer<T>, { status: 'found' }>,
+  maxResultBytes: number,
 ): {
   state: typeof RecordState.Succeeded;
-  result: ReturnType<typeof encodeResult>;
+  result: string | null;
   providerRef: string | null;
   reason: string;
 } {
+  const stored = storableResult(answer.value, maxResultBytes);
   return {
     state: RecordState.Succeeded,
-    result: encodeResult(answer.value),
+    result: stored.result,
     providerRef: answer.providerRef ?? providerRefOf(behaviour, answer.value),
-    reason: 'reconciled: the provider lookup found the write',
+    reason:
+      'reconciled: the provider lookup found the write' +
+      (stored.reason === null ? '' : `; ${stored.reason}`),
   };
 }
 
@@ -277,7 +281,7 @@ export async function reconcile<I, T>(
           store.resolve({
             key: call.key,
             attempt: record.attempt,
-            ...foundResolution(call.behaviour, answer),
+            ...foundResolution(call.behaviour, answer, call.policy.maxResultBytes),
             actor: 'reconciler',
             ttlMs: call.policy.ttlMs,
             tombstoneMs: call.policy.tombstoneMs,

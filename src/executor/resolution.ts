@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ConfigurationError, ResolveRefusedError } from '../errors/errors.ts';
+import { ConfigurationError, PayloadTooLargeError, ResolveRefusedError } from '../errors/errors.ts';
 import { AuditEvent, RecordState, type IdempotencyRecord, type SettledState } from '../machine/record.ts';
 import type { Store } from '../stores/types.ts';
 import { normalizeActor } from './actor.ts';
@@ -100,6 +100,17 @@ function check(resolution: Resolution): Checked {
   };
 }
 
+/**
+ * A person's result is refused rather than dropped (as a too large result of a write is): they can give
+ * a smaller one, or the provider reference alone. Checked before anything is stored.
+ */
+function assertResultFits(result: string | null, policy: OperationPolicy): void {
+  const bytes = result === null ? 0 : Buffer.byteLength(result, 'utf8');
+  if (bytes > policy.maxResultBytes) {
+    throw new PayloadTooLargeError('result', bytes, policy.maxResultBytes, 'maxResultBytes');
+  }
+}
+
 async function recordOf(store: Store, key: string): Promise<IdempotencyRecord> {
   const record = await guard(() => store.get(key), 'read the record');
   if (record === undefined) throw new ResolveRefusedError(`no record for key ${key}`);
@@ -142,6 +153,7 @@ export async function resolveNow(
     );
   }
   const policy = policyOf(record.operation);
+  assertResultFits(checked.result, policy);
   const resolved = await guard(
     () =>
       store.resolve({
@@ -165,11 +177,13 @@ export async function resolveNow(
 /** Records a resolution for a second person to approve. Nothing changes on the record. */
 export async function requestResolution(
   store: Store,
+  policyOf: (operation: string) => OperationPolicy,
   key: string,
   resolution: Resolution,
 ): Promise<ResolutionRequest> {
   const checked = check(resolution);
   const record = await recordOf(store, key);
+  assertResultFits(checked.result, policyOf(record.operation));
   const id = randomUUID();
   const answer = await guard(
     () =>

@@ -96,9 +96,8 @@ export async function run<I, T>(store: Store, call: PreparedCall<I, T>): Promise
             return await performAndResend(store, call, next.lease, next.record, next.sentAt);
           } catch (error) {
             // The re-send or new attempt reconciliation opened left the outcome unknown: keep its answer.
-            if (error instanceof OutcomeUnknownError && error.record !== undefined) {
-              await noteResend(store, error.record);
-            }
+            const unknown = error instanceof OutcomeUnknownError ? error.fullRecord() : undefined;
+            if (unknown !== undefined) await noteResend(store, unknown);
             throw error;
           }
         }
@@ -127,7 +126,7 @@ async function performAndResend<I, T>(
       return await perform(store, call, lease, reserved, sentAt);
     } catch (error) {
       if (!(error instanceof OutcomeUnknownError) || resend >= call.policy.resendAttempts) throw error;
-      const record = error.record;
+      const record = error.fullRecord();
       // Only an outcome that was recorded unknown by this attempt is re-sent from here.
       if (record?.state !== RecordState.Unknown || record.attempt !== lease.attempt) throw error;
       if (planReconcile(record, policy, record.updatedAt).kind !== 'resend') throw error;

@@ -5,7 +5,7 @@ import {
 } from '../machine/provider-key-evidence.ts';
 import { RecordState, type KeyEvidence } from '../machine/record.ts';
 import type { Settlement } from '../stores/types.ts';
-import { encodeResult, summarizeFailure } from './outcome.ts';
+import { storableResult, summarizeFailure } from './outcome.ts';
 import type { Classification } from './policy.ts';
 import type { Behaviour, PreparedCall } from './prepared.ts';
 
@@ -31,13 +31,11 @@ export function settlementFor<I, T>(
 ): Settlement {
   const lifetime = { ttlMs: call.policy.ttlMs, tombstoneMs: call.policy.tombstoneMs };
   if (outcome.ok) {
-    const result = encodeResult(outcome.value);
     return {
       ...lifetime,
       state: RecordState.Succeeded,
-      result,
+      ...storableResult(outcome.value, call.policy.maxResultBytes),
       providerRef: providerRefOf(call.behaviour, outcome.value),
-      reason: result === null ? 'the result has no JSON form; only the outcome is kept' : null,
     };
   }
   switch (outcome.classification) {

@@ -1,6 +1,6 @@
-import { ConfigurationError } from '../errors/errors.ts';
+import { ConfigurationError, InvalidKeyInputError } from '../errors/errors.ts';
 import type { HttpAnswer, HttpRequestEnvelope } from '../providers/types.ts';
-import { SECRET_HEADERS } from './http-operation.ts';
+import { assertNoCredentials } from './credentials.ts';
 
 type HeadersInit = ConstructorParameters<typeof Headers>[0];
 
@@ -15,7 +15,8 @@ export interface RequestParts {
 
 /**
  * The stored form of a request: upper-case method, absolute URL, lower-case headers, text body. Refuses
- * credentials (they would be stored) and bodies that are not text (they could not be re-sent as bytes).
+ * credentials (they would be stored: credential headers, userinfo and credential query parameters in the
+ * URL, see `assertNoCredentials`) and bodies that are not text (they could not be re-sent as bytes).
  */
 export function envelopeOf(parts: RequestParts): HttpRequestEnvelope {
   const headers: Record<string, string> = {};
@@ -26,14 +27,6 @@ export function envelopeOf(parts: RequestParts): HttpRequestEnvelope {
     for (const [name, value] of Object.entries(raw)) {
       if (value !== undefined)
         headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
-    }
-  }
-  for (const name of Object.keys(headers)) {
-    if (SECRET_HEADERS.has(name)) {
-      throw new ConfigurationError(
-        `the ${name} header would be stored with the request: pass credentials through the integration's ` +
-          '`headers` option, which is applied at send time and never stored',
-      );
     }
   }
   let body: string | null = null;
@@ -48,7 +41,14 @@ export function envelopeOf(parts: RequestParts): HttpRequestEnvelope {
       'the request body must be text (a string or URLSearchParams) so it can be stored and re-sent',
     );
   }
-  return { method: (parts.method ?? 'GET').toUpperCase(), url: new URL(parts.url).toString(), headers, body };
+  const envelope = {
+    method: (parts.method ?? 'GET').toUpperCase(),
+    url: new URL(parts.url).toString(),
+    headers,
+    body,
+  };
+  assertNoCredentials(envelope);
+  return envelope;
 }
 
 /** A fetch `Response`'s status, headers (set-cookie dropped) and body text. */
@@ -74,4 +74,58 @@ export async function resolveHeaders(
 ): Promise<Readonly<Record<string, string>>> {
   if (source === undefined) return {};
   return typeof source === 'function' ? source() : source;
+}
+
+/**
+ * Whose credentials a `headers` function returns:
+ * - `shared`: one account for every call (the function only reads a secret lazily, to follow rotation);
+ * - `per-call`: they may differ per call (one tenant's key, another's): every write must then carry a
+ *   `scope`, so two tenants never share an idempotency key and one can never receive another's result.
+ */
+export type CredentialScope = 'shared' | 'per-call';
+
+/** What the fetch wrapper and the interceptor declare about the headers they attach. */
+export interface HeaderDeclaration {
+  readonly headers?: HeaderSource | undefined;
+  readonly origin?: string | readonly string[] | undefined;
+  readonly credentialScope?: CredentialScope | undefined;
+}
+
+/**
+ * Checks at declaration that attached headers go only to declared origins and that a `headers` function
+ * says whose credentials it returns. Returns whether each write must carry its own scope.
+ */
+export function checkHeaderDeclaration(where: string, declaration: HeaderDeclaration): boolean {
+  const { headers, origin, credentialScope } = declaration;
+  // JavaScript callers can pass anything.
+  const scope: unknown = credentialScope;
+  if (scope !== undefined && scope !== 'shared' && scope !== 'per-call') {
+    throw new ConfigurationError(`${where}: credentialScope must be 'shared' or 'per-call'`);
+  }
+  if (headers === undefined) return credentialScope === 'per-call';
+  if (origin === undefined) {
+    throw new ConfigurationError(
+      `${where}: \`headers\` are attached to every send, so declare the \`origin\` they may go to ` +
+        "(e.g. origin: 'https://api.stripe.com'); nothing is then sent anywhere else",
+    );
+  }
+  if (typeof headers === 'function' && credentialScope === undefined) {
+    throw new ConfigurationError(
+      `${where}: a \`headers\` function may return different credentials per call: declare ` +
+        "credentialScope: 'per-call' (every write then carries its tenant's `scope`) or 'shared' " +
+        '(one account for every call)',
+    );
+  }
+  return credentialScope === 'per-call';
+}
+
+/** The scope of one write, refused before anything is reserved when per-call credentials need one. */
+export function writeScope(scope: string | undefined, required: boolean): string | undefined {
+  if (required && (scope === undefined || scope === '')) {
+    throw new InvalidKeyInputError(
+      "credentials differ per call (credentialScope: 'per-call'): every write needs a `scope` naming " +
+        'whose credentials it uses, so two tenants never share a key',
+    );
+  }
+  return scope;
 }

@@ -8,8 +8,11 @@ import type { RunResult } from '../executor/prepared.ts';
 import type { HttpAnswer, HttpClient } from '../providers/types.ts';
 import {
   answerOf,
+  checkHeaderDeclaration,
   envelopeOf,
   resolveHeaders,
+  writeScope,
+  type CredentialScope,
   responseOf,
   type HeaderSource,
   type RequestParts,
@@ -29,8 +32,13 @@ export interface IdempotentFetchOptions extends Omit<
 > {
   /** @default globalThis.fetch */
   readonly fetch?: typeof fetch;
-  /** Credentials and other per-send headers: applied to every send, re-send and lookup, never stored. */
+  /**
+   * Credentials and other per-send headers: applied to every send, re-send and lookup, never stored.
+   * Requires `origin`: they are attached only to requests to the declared origins.
+   */
   readonly headers?: HeaderSource;
+  /** Whose credentials a `headers` function returns (required with one). See {@link CredentialScope}. */
+  readonly credentialScope?: CredentialScope;
   /**
    * Deadline of each send, re-send and lookup request. A request that times out after it was sent is an
    * unknown outcome and is reconciled like any other. @default none (the request may wait forever)
@@ -59,8 +67,9 @@ export interface IdempotentFetch {
  * import { idempotentFetch } from 'retrysafe/fetch';
  * import { stripe } from 'retrysafe/providers';
  * const createCharge = idempotentFetch(rs, {
- *   name: 'create-charge', version: 1, profile: stripe,
+ *   name: 'create-charge', version: 1, profile: stripe, origin: 'https://api.stripe.com',
  *   headers: () => ({ authorization: `Bearer ${process.env.STRIPE_KEY}` }),
+ *   credentialScope: 'shared', // one account; 'per-call' makes every write carry its tenant's scope
  *   timeoutMs: 10_000,
  * });
  * const { response, replayed } = await createCharge({
@@ -70,7 +79,12 @@ export interface IdempotentFetch {
  * ```
  */
 export function idempotentFetch(rs: RetrySafe, options: IdempotentFetchOptions): IdempotentFetch {
-  const { fetch: fetchImpl = globalThis.fetch, headers, timeoutMs, ...rest } = options;
+  const { fetch: fetchImpl = globalThis.fetch, headers, credentialScope, timeoutMs, ...rest } = options;
+  const scoped = checkHeaderDeclaration(`operation ${options.name}@${options.version}`, {
+    headers,
+    origin: options.origin,
+    credentialScope,
+  });
   if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || timeoutMs < 1)) {
     throw new ConfigurationError(
       `idempotentFetch ${options.name}: timeoutMs must be a positive integer of ms`,
@@ -93,7 +107,7 @@ export function idempotentFetch(rs: RetrySafe, options: IdempotentFetchOptions):
   const operation = httpOperation<FetchWrite>(rs, {
     ...rest,
     key: (write) => write.key,
-    scope: (write) => write.scope,
+    scope: (write) => writeScope(write.scope, scoped),
     request: (write) => envelopeOf(write),
     transport,
   });
@@ -105,5 +119,12 @@ export function idempotentFetch(rs: RetrySafe, options: IdempotentFetchOptions):
 }
 
 export { envelopeOf, responseOf, answerOf } from './envelope.ts';
-export type { HeaderSource, RequestParts } from './envelope.ts';
+export type { CredentialScope, HeaderSource, RequestParts } from './envelope.ts';
+export {
+  assertNoCredentials,
+  CREDENTIAL_HEADER_WORDS,
+  SECRET_HEADERS,
+  SECRET_QUERY_PARAMETERS,
+  type CredentialRules,
+} from './credentials.ts';
 export { httpOperation, sender, type HttpOperationOptions } from './http-operation.ts';

@@ -11,6 +11,13 @@ import {
   resendWithinMs,
 } from '../providers/policy.ts';
 import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } from '../providers/types.ts';
+import {
+  assertDeclaredOrigin,
+  assertNoCredentials,
+  boundTransport,
+  declaredOrigins,
+  type CredentialRules,
+} from './credentials.ts';
 
 /** Used when a profile does not say how to retry an in-progress answer. */
 const DEFAULT_IN_PROGRESS_DELAYS_MS = [1000, 2000, 4000] as const;
@@ -37,9 +44,10 @@ export function checkDeclaredTtl(
 }
 
 /** Declaration of an HTTP write made through a provider profile. */
-export interface HttpOperationOptions<I> extends Partial<
-  Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs' | 'providerStoresErrors'>
-> {
+export interface HttpOperationOptions<I>
+  extends
+    Partial<Omit<OperationPolicy, 'resendWithinMs' | 'lookupSettleMs' | 'providerStoresErrors'>>,
+    CredentialRules {
   readonly name: string;
   readonly version: number;
   readonly profile: ProviderProfile;
@@ -50,6 +58,13 @@ export interface HttpOperationOptions<I> extends Partial<
   readonly request: (input: I) => HttpRequestEnvelope;
   /** Sends a request with credentials and reads the whole answer. Also used by lookups. */
   readonly transport: HttpClient;
+  /**
+   * The origins (`https://api.stripe.com`: scheme, host, port) this operation sends to. Given, a request
+   * to any other origin is refused before it is reserved, and the transport sends nothing anywhere else:
+   * not a re-send of a stored request that was altered, not a page or a resource the provider's answer
+   * links to. Required by the fetch wrapper and the interceptor whenever they attach `headers`.
+   */
+  readonly origin?: string | readonly string[];
   /** Overrides the profile's waits before retrying an in-progress answer with the same key. */
   readonly inProgressDelaysMs?: readonly number[];
   /** The provider's id of the write. @default the `id` field of a JSON answer */
@@ -62,10 +77,34 @@ export interface HttpOperationOptions<I> extends Partial<
  * provider remembers it and look the write up through the profile afterwards. Runs the TTL check.
  */
 export function httpOperation<I>(rs: RetrySafe, options: HttpOperationOptions<I>): Operation<I, HttpAnswer> {
-  const { profile, transport } = options;
+  const { profile } = options;
   checkDeclaredTtl(rs, profile, options);
+  const where = `operation ${options.name}@${options.version}`;
+  const origins = options.origin === undefined ? undefined : declaredOrigins(where, options.origin);
+  const transport = origins === undefined ? options.transport : boundTransport(options.transport, origins);
   const send = sender(profile, transport, options.inProgressDelaysMs);
-  const { request, transport: _t, profile: _p, inProgressDelaysMs: _d, providerRef, ...rest } = options;
+  const {
+    request: build,
+    transport: _t,
+    profile: _p,
+    inProgressDelaysMs: _d,
+    origin: _o,
+    credentialHeaders: _h,
+    credentialParameters: _q,
+    providerRef,
+    ...rest
+  } = options;
+  const rules: CredentialRules = {
+    credentialHeaders: options.credentialHeaders,
+    credentialParameters: options.credentialParameters,
+  };
+  // Checked while the call is prepared, so a refused request reserves nothing and sends nothing.
+  const request = (input: I): HttpRequestEnvelope => {
+    const envelope = build(input);
+    assertNoCredentials(envelope, rules);
+    if (origins !== undefined) assertDeclaredOrigin(envelope, origins);
+    return envelope;
+  };
   const definition: OperationDefinition<I, HttpAnswer, HttpRequestEnvelope> = {
     ...rest,
     resendWithinMs: resendWithinMs(profile),
@@ -164,5 +203,4 @@ async function afterBurnedKey(
   );
 }
 
-/** Header names never stored with a request: pass credentials through the transport instead. */
-export const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie', 'x-api-key']);
+export { SECRET_HEADERS } from './credentials.ts';

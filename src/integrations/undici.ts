@@ -7,7 +7,14 @@
 import type { Dispatcher } from 'undici';
 import type { Operation, RetrySafe } from '../executor/client.ts';
 import type { HttpAnswer, HttpClient, HttpRequestEnvelope } from '../providers/types.ts';
-import { envelopeOf, resolveHeaders, type HeaderSource } from './envelope.ts';
+import {
+  checkHeaderDeclaration,
+  envelopeOf,
+  resolveHeaders,
+  writeScope,
+  type CredentialScope,
+  type HeaderSource,
+} from './envelope.ts';
 import { httpOperation, type HttpOperationOptions } from './http-operation.ts';
 
 /** What a request passes (as the `retrysafe` dispatch option) to be made idempotent. */
@@ -29,8 +36,13 @@ export interface RetrysafeInterceptorOptions extends Omit<
   'key' | 'scope' | 'request' | 'transport'
 > {
   readonly rs: RetrySafe;
-  /** Credentials and other per-send headers: applied to every send, re-send and lookup, never stored. */
+  /**
+   * Credentials and other per-send headers: applied to every send, re-send and lookup, never stored.
+   * Requires `origin`: they are attached only to requests to the declared origins.
+   */
   readonly headers?: HeaderSource;
+  /** Whose credentials a `headers` function returns (required with one). See {@link CredentialScope}. */
+  readonly credentialScope?: CredentialScope;
 }
 
 type Dispatch = Dispatcher['dispatch'];
@@ -45,7 +57,10 @@ type DispatchOptions = Dispatcher.DispatchOptions & { retrysafe?: RetrysafeReque
  * import { retrysafeInterceptor } from 'retrysafe/undici';
  * const agent = new Agent().compose(
  *   interceptors.retry({ methods: ['POST'], maxRetries: 3 }), // inner: raw retries, same key
- *   retrysafeInterceptor({ rs, name: 'create-payment', version: 1, profile: mollie, headers: auth }),
+ *   retrysafeInterceptor({
+ *     rs, name: 'create-payment', version: 1, profile: mollie,
+ *     origin: 'https://api.mollie.com', headers: auth, credentialScope: 'shared',
+ *   }),
  * );
  * await request('https://api.mollie.com/v2/payments', {
  *   dispatcher: agent, method: 'POST', body, headers: { 'content-type': 'application/json' },
@@ -54,7 +69,12 @@ type DispatchOptions = Dispatcher.DispatchOptions & { retrysafe?: RetrysafeReque
  * ```
  */
 export function retrysafeInterceptor(options: RetrysafeInterceptorOptions): (dispatch: Dispatch) => Dispatch {
-  const { rs, headers, ...rest } = options;
+  const { rs, headers, credentialScope, ...rest } = options;
+  const scoped = checkHeaderDeclaration(`operation ${options.name}@${options.version}`, {
+    headers,
+    origin: options.origin,
+    credentialScope,
+  });
   return (dispatch) => {
     const transport: HttpClient = async (request, signal) => {
       const url = new URL(request.url);
@@ -70,7 +90,7 @@ export function retrysafeInterceptor(options: RetrysafeInterceptorOptions): (dis
     const operation: Operation<InterceptedWrite, HttpAnswer> = httpOperation<InterceptedWrite>(rs, {
       ...rest,
       key: (write) => write.key,
-      scope: (write) => write.scope,
+      scope: (write) => writeScope(write.scope, scoped),
       request: (write) => write.request,
       transport,
     });

@@ -16,3 +16,15 @@ export function foundResource(resource: unknown, idField = 'id'): LookupAnswer<H
 export function unreadable(provider: string, what: string, answer: HttpAnswer): LookupAnswer<HttpAnswer> {
   return { status: 'unknown', reason: `${provider} ${what} answered ${answer.status}` };
 }
+
+/**
+ * True when `url` is an absolute URL on `origin`. Lookups send credentials, so they follow links from a
+ * provider's answer (next pages) only on the origin they were asked about.
+ */
+export function sameOrigin(url: string, origin: string): boolean {
+  try {
+    return new URL(url).origin === origin;
+  } catch {
+    return false;
+  }
+}

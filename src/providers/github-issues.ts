@@ -1,5 +1,5 @@
 import { jsonOf, pick } from './answers.ts';
-import { foundResource, unreadable } from './found.ts';
+import { foundResource, sameOrigin, unreadable } from './found.ts';
 import { jsonObjectBody } from './key.ts';
 import { MINUTE, SECOND } from './time.ts';
 import type { HttpAnswer, ProviderProfile } from './types.ts';
@@ -12,8 +12,40 @@ export function githubMarker(providerKey: string): string {
 const SKEW_MS = 5 * MINUTE;
 const MAX_PAGES = 10;
 
-function nextLink(answer: HttpAnswer): string | undefined {
-  return /<([^>]+)>;\s*rel="next"/.exec(answer.headers['link'] ?? '')?.[1];
+/**
+ * The `rel="next"` target of a `Link` header (RFC 8288). One pass with `indexOf`: a URI reference cannot
+ * contain `<` or `>`, so each character is looked at a bounded number of times, whatever the provider (or
+ * whoever answers in its place) sends. A regex here was quadratic on a hostile header.
+ */
+export function nextLink(answer: HttpAnswer): string | undefined {
+  const header = answer.headers['link'] ?? '';
+  for (let start = header.indexOf('<'); start !== -1;) {
+    const end = header.indexOf('>', start + 1);
+    if (end === -1) return undefined;
+    const following = header.indexOf('<', end + 1);
+    const params = header.slice(end + 1, following === -1 ? header.length : following);
+    if (params.includes('rel') && relations(params).includes('next')) return header.slice(start + 1, end);
+    start = following;
+  }
+  return undefined;
+}
+
+/** The `rel` values of one link's parameters (`; rel="next last"` or `; rel=next`). */
+function relations(params: string): string[] {
+  for (const param of params.split(';')) {
+    const equals = param.indexOf('=');
+    if (equals === -1 || param.slice(0, equals).trim().toLowerCase() !== 'rel') continue;
+    const value = param
+      .slice(equals + 1)
+      .replace(/,\s*$/, '')
+      .trim();
+    const unquoted = value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
+    return unquoted
+      .toLowerCase()
+      .split(' ')
+      .filter((word) => word !== '');
+  }
+  return [];
 }
 
 /**
@@ -64,6 +96,10 @@ export const githubIssues: ProviderProfile = {
         );
         if (found !== undefined) return foundResource(found, 'number');
         url = nextLink(answer);
+        // The lookup carries credentials: follow pages only on the origin it was asked about.
+        if (url !== undefined && !sameOrigin(url, first.origin)) {
+          return { status: 'unknown', reason: 'the next page of issues is on another origin; not followed' };
+        }
       }
       return url === undefined
         ? { status: 'absent' }

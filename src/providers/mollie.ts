@@ -1,5 +1,5 @@
 import { jsonOf, pick } from './answers.ts';
-import { foundResource, unreadable } from './found.ts';
+import { foundResource, sameOrigin, unreadable } from './found.ts';
 import { jsonObjectBody } from './key.ts';
 import { DAY, MINUTE } from './time.ts';
 import type { ProviderProfile } from './types.ts';
@@ -61,6 +61,13 @@ export const mollie: ProviderProfile = {
         if (oldest === undefined || createdAt < since - SKEW_MS) return { status: 'absent' };
         const next = pick(body, '_links', 'next', 'href');
         if (typeof next !== 'string') return { status: 'absent' };
+        // The lookup carries credentials: follow pages only on the origin it was asked about.
+        if (!sameOrigin(next, new URL(request.url).origin)) {
+          return {
+            status: 'unknown',
+            reason: 'the next page of payments is on another origin; not followed',
+          };
+        }
         url = next;
       }
       return { status: 'unknown', reason: `more than ${MAX_PAGES} pages of payments since the attempt` };

@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../../src/index.ts';
+import {
+  providerKey,
+  type AuditEntry,
+  type IdempotencyRecord,
+  type OverrideRequest,
+} from '../../src/index.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { cli, ensureBuilt, json, seed, type Seeded } from './support.ts';
 
@@ -80,6 +85,19 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       expect(bad.stderr).toContain('--state must be one of');
     });
 
+    it('key computes the key of a business id: the one the record is stored under, and its provider key', async () => {
+      const fieldsJson = JSON.stringify({ id: `${target.name}-ok` });
+      const ran = await run('key', '--namespace', 'clitest', '--operation', 'charge@1', fieldsJson, '--json');
+      expect(ran.code, ran.stderr).toBe(0);
+      expect(json<{ key: string; providerKey: string }>(ran)).toEqual({
+        key: keys.succeeded,
+        providerKey: providerKey(keys.succeeded, 1),
+        generation: 1,
+      });
+      expect((await run('key', '--namespace', 'clitest', '--operation', 'charge', fieldsJson)).code).toBe(2);
+      expect((await run('key', '--namespace', 'clitest', '--operation', 'charge@1', '{nope')).code).toBe(2);
+    });
+
     it('show prints the record and its audit trail; an unknown key exits 1', async () => {
       const ran = await run('show', keys.succeeded);
       expect(ran.code).toBe(0);
@@ -87,10 +105,19 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       expect(ran.stdout).toContain(`ch_${target.name}-ok`);
       // The routine path is not logged: the record is its trail.
       expect(ran.stdout).toContain('audit trail\n(none)');
-      const body = json<{ record: IdempotencyRecord; audit: AuditEntry[]; overrides: OverrideRequest[] }>(
-        await run('show', keys.succeeded, '--json'),
-      );
+      // What an operator searches the provider by: the request as stored, the provider key, the reference.
+      expect(ran.stdout).toMatch(new RegExp(`request\\s+\\{"amount":100,"id":"${target.name}-ok"\\}`));
+      expect(ran.stdout).toMatch(/provider key\s+[0-9a-f-]{36} \(default derivation/);
+      expect(ran.stdout).toMatch(new RegExp(`provider ref\\s+ch_${target.name}-ok`));
+      expect(ran.stdout).toMatch(new RegExp(`key fields\\s+\\{"id":"${target.name}-ok"\\}`));
+      const body = json<{
+        record: IdempotencyRecord;
+        providerKey: unknown;
+        audit: AuditEntry[];
+        overrides: OverrideRequest[];
+      }>(await run('show', keys.succeeded, '--json'));
       expect(body.record.state).toBe('succeeded');
+      expect(body.providerKey).toEqual({ providerKey: providerKey(keys.succeeded, 1), derivedBy: 'default' });
       expect(body.audit).toEqual([]);
       expect(body.overrides).toEqual([]);
 

@@ -31,6 +31,7 @@ function dispatcher(withRetry: boolean, rs = fx.rs, resendAttempts = 0): Dispatc
     name: 'create-payment',
     version: 1,
     profile: mollie,
+    origin: server.url,
     headers: { authorization: 'Bearer test_local' },
     inProgressDelaysMs: [5],
     resendAttempts,

@@ -1,6 +1,7 @@
 import type { Command } from '../command.ts';
 import { designCommand } from './design.ts';
 import { gcCommand } from './gc.ts';
+import { keyCommand } from './key.ts';
 import { lsCommand } from './ls.ts';
 import { migrateCommand } from './migrate.ts';
 import { overrideCommand } from './override.ts';
@@ -14,6 +15,7 @@ export const commands: readonly Command[] = [
   migrateCommand,
   lsCommand,
   showCommand,
+  keyCommand,
   statsCommand,
   reconcileCommand,
   resolveCommand,

@@ -71,7 +71,11 @@ export const reconcileCommand: Command = {
  */
 function stillOpen(entry: ReconcileEntry, applied: boolean): boolean {
   if (!applied) return entry.action !== 'wait';
-  return entry.outcome === 'unknown' || (entry.outcome === 'skipped' && entry.action === 'manual');
+  return (
+    entry.outcome === 'unknown' ||
+    entry.outcome === 'refused' ||
+    (entry.outcome === 'skipped' && entry.action === 'manual')
+  );
 }
 
 function summarise(entries: readonly ReconcileEntry[], applied: boolean): Record<string, number> {
@@ -90,6 +94,7 @@ const OUTCOME_STYLE: Readonly<Record<string, Style>> = {
   unknown: 'red',
   skipped: 'yellow',
   moved: 'dim',
+  refused: 'red',
 };
 
 function entriesTable(entries: readonly ReconcileEntry[], applied: boolean, colour: boolean): string {
@@ -115,7 +120,10 @@ function entriesTable(entries: readonly ReconcileEntry[], applied: boolean, colo
         { text: entry.state, style: stateStyle(entry.state) },
         String(entry.attempt),
         isoTime(entry.updatedAt),
-        { text: entry.action, style: entry.action === 'manual' ? 'red' : undefined },
+        {
+          text: entry.action,
+          style: entry.action === 'manual' || entry.action === 'refuse' ? 'red' : undefined,
+        },
         ...outcome,
         entry.reason,
       ];

@@ -18,15 +18,16 @@ export const showCommand: Command = {
     const [record, audit, overrides] = await Promise.all([rs.get(key), rs.audit(key), rs.overrides(key)]);
     if (record === undefined && audit.length === 0)
       throw new CommandFailure('NOT_FOUND', `no record for key ${key}`);
+    const provider = record === undefined ? undefined : rs.providerKeyOf(record);
     if (json) {
-      printJson(io, { record: record ?? null, audit, overrides });
+      printJson(io, { record: record ?? null, providerKey: provider ?? null, audit, overrides });
       return ExitCode.Ok;
     }
     const now = Date.now();
     io.stdout.write(
       record === undefined
         ? `key ${key}: no record (deleted by gc); audit trail kept\n`
-        : describe(record, now, colour),
+        : describe(record, provider, now, colour),
     );
     io.stdout.write('\naudit trail\n');
     io.stdout.write(auditTable(audit, colour));
@@ -39,7 +40,12 @@ export const showCommand: Command = {
   },
 };
 
-function describe(record: IdempotencyRecord, now: number, colour: boolean): string {
+function describe(
+  record: IdempotencyRecord,
+  provider: ReturnType<RetrySafe['providerKeyOf']> | undefined,
+  now: number,
+  colour: boolean,
+): string {
   const rows: [string, Cell | string][] = [
     ['key', record.key],
     ['operation', record.operation],
@@ -52,7 +58,17 @@ function describe(record: IdempotencyRecord, now: number, colour: boolean): stri
   ];
   if (record.leaseUntil !== null) rows.push(['lease until', isoTime(record.leaseUntil)]);
   if (record.reason !== null) rows.push(['reason', record.reason]);
-  if (record.providerRef !== null) rows.push(['provider ref', record.providerRef]);
+  if (provider !== undefined) {
+    const how =
+      provider.derivedBy === 'operation'
+        ? ''
+        : ' (default derivation: declare the operation in --config if it derives its own)';
+    rows.push(['provider key', `${provider.providerKey}${how}`]);
+  }
+  rows.push(['provider ref', record.providerRef ?? '(none recorded)']);
+  // The request as stored: what was sent, and what a lookup or re-send works from.
+  rows.push(['request', record.request ?? '(not stored: storeRequest false, or compacted)']);
+  if (record.keyFields !== null) rows.push(['key fields', record.keyFields]);
   if (record.result !== null) rows.push(['result', record.result]);
   if (record.overrideFingerprint !== null) {
     const applies = record.overrideAttempt === record.attempt;

@@ -180,10 +180,19 @@ const POLICY_ROWS: readonly (readonly [keyof OperationPolicy, string])[] = [
   ['providerStoresErrors', 'the provider replays a stored 5xx under its key (the key can burn)'],
   ['resendAttempts', 're-sends under the same key inside one call after no answer'],
   ['resendBackoffMs', 'wait before the first such re-send, doubled after'],
+  ['maxPayloadBytes', 'largest payload; a larger one is refused before reserving'],
+  ['maxResultBytes', 'largest stored result; a larger one keeps only the outcome and provider reference'],
 ];
 
 /** Options that count rather than measure time. */
 const COUNTS = new Set<keyof OperationPolicy>(['resendAttempts']);
+
+/** Bytes in binary units, for the sizes in the policy table. */
+function formatBytes(bytes: number): string {
+  if (bytes % (1024 * 1024) === 0) return `${bytes / (1024 * 1024)} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} B`;
+}
 
 function policyTable({ policy, declared }: Design): string {
   return [
@@ -194,7 +203,7 @@ function policyTable({ policy, declared }: Design): string {
       const shown =
         typeof value === 'boolean' || COUNTS.has(name)
           ? String(value)
-          : `${value} (${formatDuration(value)})`;
+          : `${value} (${name.endsWith('Bytes') ? formatBytes(value) : formatDuration(value)})`;
       const from =
         declared[name] === undefined
           ? 'default'

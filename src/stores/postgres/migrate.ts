@@ -64,6 +64,12 @@ export async function migrate(pool: PgPool, names: Names): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query('SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_ID.toString()]);
+    // A schema already at this version needs no DDL: a runtime role without CREATE (one that cannot
+    // alter the audit log, see docs/security.md) can call migrate() and find nothing to do.
+    if ((await appliedVersion(client, names)) === LATEST_VERSION) {
+      await client.query('COMMIT');
+      return;
+    }
     const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [names.schema]);
     // Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege even when it exists.
     if (exists.rows.length === 0) await client.query(`CREATE SCHEMA ${quoteIdent(names.schema)}`);
@@ -101,4 +107,15 @@ export async function migrate(pool: PgPool, names: Names): Promise<void> {
     // A connection that could not even roll back is destroyed, not handed back to the pool.
     client.release(broken);
   }
+}
+
+/** The version recorded in the schema, or undefined when it has no version table yet. */
+async function appliedVersion(
+  client: { query: (text: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }> },
+  names: Names,
+): Promise<number | undefined> {
+  const table = await client.query('SELECT to_regclass($1) IS NOT NULL AS present', [names.versions]);
+  if (table.rows[0]?.['present'] !== true) return undefined;
+  const found = await client.query(`SELECT coalesce(max(version), 0) AS version FROM ${names.versions}`);
+  return Number(found.rows[0]?.['version'] ?? 0);
 }
