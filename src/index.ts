@@ -40,7 +40,6 @@ export { providerKey, uuidV5, PROVIDER_KEY_NAMESPACE } from './keys/provider-key
 export { decide, reservedRecord, isPastTombstone, type Decision, type Incoming } from './machine/decide.ts';
 export {
   afterTrustedAbsent,
-  attemptAnswerOf,
   evidenceAfterAttempt,
   evidenceOnReserve,
   mayRekey,

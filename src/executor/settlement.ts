@@ -1,8 +1,4 @@
-import {
-  attemptAnswerOf,
-  evidenceAfterAttempt,
-  type AttemptAnswer,
-} from '../machine/provider-key-evidence.ts';
+import { evidenceAfterAttempt, type AttemptAnswer } from '../machine/provider-key-evidence.ts';
 import { RecordState, type KeyEvidence } from '../machine/record.ts';
 import type { Settlement } from '../stores/types.ts';
 import { storableResult, summarizeFailure } from './outcome.ts';
@@ -58,8 +54,7 @@ export function settlementFor<I, T>(
     case 'unknown_answered':
     case 'unknown_no_answer':
     case 'burned': {
-      const answer = attemptAnswerOf(outcome.answer, call.policy.providerStoresErrors);
-      const keyEvidence = evidenceAfterAttempt(before, answer);
+      const keyEvidence = evidenceAfterAttempt(before, outcome.answer, call.policy.providerStoresErrors);
       return {
         ...lifetime,
         state: RecordState.Unknown,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   afterTrustedAbsent,
-  attemptAnswerOf,
   evidenceAfterAttempt,
   evidenceOnReserve,
   mayRekey,
@@ -58,9 +57,12 @@ describe('provider-key evidence', () => {
   });
 
   it('a provider that does not store errors never has its key burned by an answer', () => {
-    expect(attemptAnswerOf('answered', false)).toBe('none');
-    expect(attemptAnswerOf('answered', true)).toBe('answered');
-    expect(attemptAnswerOf('burned', false)).toBe('burned');
+    // A provider that caches only successes: a 5xx never burns its key, but it may follow the effect,
+    // so it blocks a re-send until a lookup has answered.
+    expect(evidenceAfterAttempt(null, 'answered', false)).toBe('answered');
+    expect(evidenceAfterAttempt('absent', 'answered', false)).toBe('answered');
+    expect(evidenceAfterAttempt('absent', 'burned', false)).toBe('burned');
+    expect(evidenceAfterAttempt('absent', 'answered', true)).toBe('burned');
   });
 
   it('after a trusted absent: the same provider key unless it is burned', () => {

@@ -18,24 +18,33 @@ export type AttemptAnswer =
   | 'burned';
 
 /**
- * The evidence after an attempt under the key ended `unknown` with `answer`:
+ * The evidence after an attempt under the key ended `unknown` with `answer`, for a provider that does
+ * (`storesErrors`, the default) or does not store non-definitive answers under its key:
  * - no answer leaves the evidence as it was, so the next step may still re-send under the same key;
- * - a non-definitive answer is `answered`, or `burned` when a trusted lookup had already proved the write
- *   absent (the same key answered non-definitively again after a proven absence: it replays a stored
- *   answer);
+ * - a non-definitive answer is `answered` (a re-send could replay it, or, where the provider re-attempts,
+ *   repeat a write the 5xx hid: the next step is a lookup), or `burned` when a trusted lookup had already
+ *   proved the write absent and the provider stores its answers (the same key answered non-definitively
+ *   again after a proven absence: it replays a stored answer);
  * - a burn signal is `burned`; `burned` is never cleared within a generation.
+ * A provider that caches only successes (Checkout.com) re-attempts under the same key, so its key never
+ * burns by a 5xx; but a 5xx from it may follow the effect, so it is looked up before any re-send.
  *
  * @example
  * ```ts
- * evidenceAfterAttempt(null, 'answered')     // 'answered'
- * evidenceAfterAttempt('absent', 'answered') // 'burned'
- * evidenceAfterAttempt('absent', 'none')     // 'absent'
+ * evidenceAfterAttempt(null, 'answered')            // 'answered'
+ * evidenceAfterAttempt('absent', 'answered')        // 'burned'
+ * evidenceAfterAttempt('absent', 'answered', false) // 'answered'
+ * evidenceAfterAttempt('absent', 'none')            // 'absent'
  * ```
  */
-export function evidenceAfterAttempt(before: KeyEvidence, answer: AttemptAnswer): KeyEvidence {
+export function evidenceAfterAttempt(
+  before: KeyEvidence,
+  answer: AttemptAnswer,
+  storesErrors = true,
+): KeyEvidence {
   if (before === KeyEvidence.Burned || answer === 'burned') return KeyEvidence.Burned;
   if (answer === 'none') return before;
-  return before === KeyEvidence.Absent ? KeyEvidence.Burned : KeyEvidence.Answered;
+  return before === KeyEvidence.Absent && storesErrors ? KeyEvidence.Burned : KeyEvidence.Answered;
 }
 
 /** How the next attempt after a trusted `absent` is claimed. */
@@ -76,15 +85,6 @@ export function evidenceOnReserve(
 ): KeyEvidence {
   if (previous === undefined || fresh || previous.generation !== generation) return null;
   return previous.keyEvidence;
-}
-
-/**
- * What a classified failure says about the key, for an operation whose provider does (`storesErrors`) or
- * does not store non-definitive answers under its key. A provider that caches only successes
- * (Checkout.com) re-attempts under the same key, so its answers never burn the key.
- */
-export function attemptAnswerOf(answer: AttemptAnswer, storesErrors: boolean): AttemptAnswer {
-  return answer === 'answered' && !storesErrors ? 'none' : answer;
 }
 
 /** Whether a record's key is known to be unusable for a re-send (its answer would only be replayed). */
