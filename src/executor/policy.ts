@@ -188,7 +188,13 @@ const DURATIONS = [
 ] as const satisfies readonly (keyof OperationPolicy)[];
 
 /** Durations a timer waits for: bounded by what a Node timer can take. */
-const TIMER_DURATIONS = ['leaseMs', 'waitMs'] as const satisfies readonly (keyof OperationPolicy)[];
+const TIMER_DURATIONS = [
+  'leaseMs',
+  'waitMs',
+  'attemptTimeoutMs',
+  'lookupTimeoutMs',
+  'resendBackoffMs',
+] as const satisfies readonly (keyof OperationPolicy)[];
 
 const SIZES = ['maxPayloadBytes', 'maxResultBytes'] as const satisfies readonly (keyof OperationPolicy)[];
 

@@ -61,7 +61,8 @@ describe('finding 9: durations bounded at declaration', () => {
     expect(declare({ waitMs: MAX_TIMER_MS + 1 })).toThrow(/waitMs/);
     expect(declare({ ttlMs: 3_651 * 86_400_000 })).toThrow(/ttlMs must be at most/);
     expect(declare({ tombstoneMs: Number.MAX_SAFE_INTEGER })).toThrow(/tombstoneMs/);
-    expect(declare({ leaseMs: MAX_TIMER_MS })).not.toThrow();
+    expect(declare({ leaseMs: MAX_TIMER_MS, attemptTimeoutMs: MAX_TIMER_MS })).not.toThrow();
+    expect(declare({ attemptTimeoutMs: MAX_TIMER_MS + 1 })).toThrow(/attemptTimeoutMs must be at most/);
     expect(declare({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes/);
     expect(() => fx.client({ defaults: { leaseMs: MAX_TIMER_MS + 1 } })).toThrow(ConfigurationError);
   });

@@ -77,6 +77,8 @@ describe('finding 3: a re-send sends only the request the record was fingerprint
       ttlMs: DAY,
       origin: provider.url,
       headers: { authorization: `Bearer ${SECRET}` },
+      // The lost answer must reach the store as unknown: no re-send inside the call.
+      resendAttempts: 0,
     });
     provider.dropAnswers(1);
     await expect(
@@ -123,6 +125,8 @@ describe('finding 3: a re-send sends only the request the record was fingerprint
       ttlMs: DAY,
       origin: provider.url,
       headers: { authorization: `Bearer ${SECRET}` },
+      // The lost answer must reach the store as unknown: no re-send inside the call.
+      resendAttempts: 0,
     });
     provider.dropAnswers(1);
     await expect(
