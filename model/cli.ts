@@ -12,13 +12,14 @@ import { describeConfig } from './config.ts';
 import {
   everyBehaviourWithTwoWorkers,
   largerWorlds,
+  BEFORE_BURNED_KEYS_WITNESSES,
   MUTATION_WITNESSES,
   smallestConfigurations,
 } from './configurations.ts';
 import { explore, formatViolation, type Exploration } from './explore.ts';
 import { mutate, type MutationName } from './mutations.ts';
 import { mutationVerdict, reliabilitySection, renderModelCheck, type MutationResult } from './report.ts';
-import { CURRENT_RULES } from './rules.ts';
+import { BEFORE_BURNED_KEYS, RETRYSAFE_RULES } from './rules.ts';
 
 const DOCS = join(dirname(fileURLToPath(import.meta.url)), '..', 'docs');
 
@@ -38,7 +39,7 @@ const selected = (
 
 const explorations: Exploration[] = [];
 for (const config of selected) {
-  const run = explore(config, { rules: CURRENT_RULES, maxStates });
+  const run = explore(config, { rules: RETRYSAFE_RULES, maxStates });
   explorations.push(run);
   const result = run.violation !== undefined ? 'VIOLATION' : run.truncated ? 'TRUNCATED' : 'ok';
   console.log(
@@ -57,8 +58,8 @@ if (values.only === undefined) {
     MutationName,
     (typeof MUTATION_WITNESSES)[MutationName],
   ][]) {
-    const baseline = explore(config, { rules: CURRENT_RULES, maxStates });
-    const exploration = explore(config, { rules: mutate(CURRENT_RULES, mutation), maxStates });
+    const baseline = explore(config, { rules: RETRYSAFE_RULES, maxStates });
+    const exploration = explore(config, { rules: mutate(RETRYSAFE_RULES, mutation), maxStates });
     mutations.push({ mutation, baseline, exploration });
     console.log(
       `mutation ${mutation.padEnd(24)} ${mutationVerdict({ mutation, baseline, exploration })}: ` +
@@ -67,12 +68,20 @@ if (values.only === undefined) {
   }
 }
 
+const history =
+  values.only === undefined
+    ? BEFORE_BURNED_KEYS_WITNESSES.map((config) => explore(config, { rules: BEFORE_BURNED_KEYS, maxStates }))
+    : [];
+for (const run of history) {
+  console.log(`before burned keys: ${run.config.name}: ${run.violation?.message ?? 'no violation'}`);
+}
+
 if (values['write-docs']) {
   const command = `npm run model-check -- ${process.argv
     .slice(2)
     .filter((arg) => arg !== '--write-docs')
     .join(' ')}`.trim();
-  const page = renderModelCheck({ command, explorations, mutations });
+  const page = renderModelCheck({ command, explorations, mutations, history });
   await writeFile(
     join(DOCS, 'model-check.md'),
     await format(page, { parser: 'markdown', singleQuote: true, printWidth: 110 }),

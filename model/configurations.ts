@@ -69,6 +69,12 @@ export function smallestConfigurations(): ModelConfig[] {
   ];
 }
 
+/** The two findings in the rules before burned keys (issue 11), kept as witnesses on those rules. */
+export const BEFORE_BURNED_KEYS_WITNESSES: readonly ModelConfig[] = [
+  configure('2w1op stores-5xx/consistent/5xx', providerBehaviour('stores-5xx', 'consistent', '5xx')),
+  configure('2w1op 2xx-only/consistent/hang', providerBehaviour('2xx-only', 'consistent', 'hang')),
+];
+
 /** For each mutation, a small configuration in which breaking that rule is observable. */
 export const MUTATION_WITNESSES: Record<MutationName, ModelConfig> = {
   'drop-fence': configure('mutation drop-fence', providerBehaviour('2xx-only', 'consistent', 'lost')),
@@ -87,5 +93,9 @@ export const MUTATION_WITNESSES: Record<MutationName, ModelConfig> = {
     crashBudget: 0,
     pauseBudget: 0,
   }),
+  'reuse-burned-key': configure(
+    'mutation reuse-burned-key',
+    providerBehaviour('stores-5xx', 'consistent', '5xx'),
+  ),
   'skip-deadline': configure('mutation skip-deadline', providerBehaviour('2xx-only', 'consistent', 'hang')),
 };

@@ -5,7 +5,7 @@
  */
 import type { ModelConfig } from './config.ts';
 import { quiescenceViolation, stateViolation } from './invariants.ts';
-import { CURRENT_RULES, type Rules } from './rules.ts';
+import { RETRYSAFE_RULES, type Rules } from './rules.ts';
 import { encode, initialState, type WorldState } from './state.ts';
 import { makeWorld, successors, when, type World } from './world.ts';
 
@@ -37,7 +37,7 @@ export interface ExploreOptions {
 }
 
 export function explore(config: ModelConfig, options: ExploreOptions = {}): Exploration {
-  const rules = options.rules ?? CURRENT_RULES;
+  const rules = options.rules ?? RETRYSAFE_RULES;
   const maxStates = options.maxStates ?? 2_000_000;
   const world = makeWorld(config, rules);
   const started = performance.now();

@@ -34,6 +34,16 @@ export const MUTATIONS = {
   }),
   /** The requester of an override may approve it herself. */
   'self-approval': (base) => ({ ...base, approvalAllowed: () => true }),
+  /** A burned provider key is re-sent after a trusted absent instead of starting a new generation. */
+  'reuse-burned-key': (base) => ({
+    ...base,
+    afterAbsent: (record, policy, now) => {
+      const step = base.afterAbsent(record, policy, now);
+      return step.kind === 'claim' && step.claim.rekey
+        ? { kind: 'claim', claim: { rekey: false, keyEvidence: 'absent' } }
+        : step;
+    },
+  }),
   /** The lease keeper renews for as long as the call runs: no attempt deadline. */
   'skip-deadline': (base) => ({ ...base, attemptTimeoutMs: () => null }),
 } as const satisfies Record<string, (base: Rules) => Rules>;

@@ -27,6 +27,8 @@ export interface ReportInput {
   readonly command: string;
   readonly explorations: readonly Exploration[];
   readonly mutations: readonly MutationResult[];
+  /** The same checker on the rules before burned keys and attempt deadlines. */
+  readonly history?: readonly Exploration[];
 }
 
 const SUMMARY_START = '<!-- model-check summary -->';
@@ -117,11 +119,15 @@ export function renderModelCheck(input: ReportInput): string {
 ${summary}
 
 \`npm run model-check\` explores **every** interleaving of small worlds, breadth first like TLC, and checks
-the invariants in every reachable state. Its transitions call the real pure machine: \`decide\` and
-\`reservedRecord\` (\`src/machine/\`), and the stores' fenced transitions (\`src/stores/sqlite/transitions.ts\`:
-the fence, lapse, \`unknown\`, reclaim and settle records, the same code the SQLite store runs). The reconcile
-plan the executor follows is behind one adapter (\`model/rules.ts\`). Everything else is modelled
-(\`model/world.ts\`):
+the invariants in every reachable state. Its transitions call the real pure machine (\`src/machine/\`):
+\`decide\` and \`reservedRecord\`, \`planReconcile\` and \`absentVerdict\` (re-send under the same provider key,
+look up, or blocked; trust \`absent\` only past the settle delay), the provider-key evidence an unknown
+attempt leaves (\`evidenceAfterAttempt\`) and the rekey rule (\`mayReclaim\`: a new
+generation only for a burned key after a trusted absent), and the stores' fenced transitions
+(\`src/stores/sqlite/transitions.ts\`, the same code the SQLite store runs). The attempt deadline is the
+policy's \`attemptTimeoutMs\`, applied as the lease keeper does: no renewal past it, and a call that honours
+its signal is recorded \`unknown\`. All of it sits behind one adapter (\`model/rules.ts\`), which is also where
+the mutations below are injected. Everything else is modelled (\`model/world.ts\`):
 
 - **Workers** (2 or 3, on 1 or 2 logical operations): begin (\`decide\` on the stored record), send, record the
   classified answer (fenced settle), renew the lease while a call is held, crash (kill -9) between any two
@@ -133,7 +139,9 @@ plan the executor follows is behind one adapter (\`model/rules.ts\`). Everything
   (5xx included, Stripe) or remembers performed writes only (2xx only); forgets a key after its retention (2
   steps) or not; a lookup that is absent, consistent, or lags a write by one step (its settle delay); faults
   (budget 1): 500 before or after the effect, connection refused, the request or the answer lost, a request
-  held and never answered. A provider that performed a write always recognises its key within retention.
+  held and never answered. A provider that performed a write always recognises its key within retention; a
+  replayed 500 is not marked as a replay (the plain \`rs.operation\` case, the strictest); the operation's
+  \`providerStoresErrors\` says what the provider does.
 - **An operator** (some configurations) who may resolve an unknown key from the provider's ledger, and request
   an override (alice) that bob, or alice herself (the store must refuse), approves.
 - **The clock** advances in half-lease steps, and only when no worker can move without it (everyone waits,
@@ -158,6 +166,19 @@ ${table(input.explorations)}
 ## Violations found
 
 ${violations.length === 0 ? 'None.' : groupedViolations(violations)}
+
+## What it found in the rules before burned keys
+
+The checker was built against the rules before burned provider keys and attempt deadlines
+(\`BEFORE_BURNED_KEYS\` in \`model/rules.ts\`) and found both findings of the burned-key report there; the
+current rules pass the same configurations.
+
+${
+  (input.history ?? [])
+    .map(traceBlock)
+    .filter((block) => block !== '')
+    .join('\n\n') || 'Not run.'
+}
 
 ## Deliberate mutations
 

@@ -5,17 +5,25 @@
  * (a mutation) and see the checker catch it.
  */
 import { decide, reservedRecord } from '../src/machine/decide.ts';
-import { RecordState, type IdempotencyRecord, type SettledState } from '../src/machine/record.ts';
+import { evidenceAfterAttempt, type AttemptAnswer } from '../src/machine/provider-key-evidence.ts';
+import {
+  RecordState,
+  type IdempotencyRecord,
+  type KeyEvidence,
+  type SettledState,
+} from '../src/machine/record.ts';
+import { absentVerdict, planReconcile, type ReconcilePolicy } from '../src/machine/reconcile-plan.ts';
 import {
   endedRecord,
   holds,
   isLapsed,
   isUnsettled,
+  mayReclaim,
   reclaimedRecord,
   unknownRecord,
 } from '../src/stores/sqlite/transitions.ts';
 import type { OperationPolicy } from '../src/executor/policy.ts';
-import type { Lease } from '../src/stores/types.ts';
+import type { Lease, ReclaimRequest } from '../src/stores/types.ts';
 
 /** What reconciliation does with an unknown (or lapsed) record. */
 export type ReconcilePlan =
@@ -95,11 +103,10 @@ const resultOf = (state: string): string | null =>
   state === RecordState.Succeeded ? '{"value":"charged"}' : null;
 
 /**
- * Today's executor (src/executor/reconcile.ts): re-send while the provider keeps the key, else look up,
- * and trust `absent` only after the settle delay. Kept in this module so the world can switch to the
- * machine's own plan once it exists.
+ * The executor's plan before `planReconcile` existed: re-send while the provider keeps the key, else
+ * look up, and trust `absent` only after the settle delay.
  */
-function planReconcileToday(
+function planReconcileBefore(
   record: IdempotencyRecord,
   policy: OperationPolicy,
   now: number,
@@ -109,15 +116,19 @@ function planReconcileToday(
   return hasLookup ? { kind: 'lookup' } : { kind: 'blocked' };
 }
 
-function afterAbsentToday(record: IdempotencyRecord, policy: OperationPolicy, now: number): AbsentStep {
+function afterAbsentBefore(record: IdempotencyRecord, policy: OperationPolicy, now: number): AbsentStep {
   return now < record.updatedAt + policy.lookupSettleMs
     ? { kind: 'wait' }
     : { kind: 'claim', claim: { rekey: false, keyEvidence: null } };
 }
 
-/** The rules retrysafe runs today. */
-export const CURRENT_RULES: Rules = {
-  name: 'current',
+/**
+ * The rules before burned provider keys and attempt deadlines: the executor's reconcile plan of that
+ * time, no provider-key evidence, a lease keeper without a deadline. Kept to show what the checker found
+ * in them (docs/model-check.md).
+ */
+export const BEFORE_BURNED_KEYS: Rules = {
+  name: 'before burned keys',
   decide,
   reservedRecord,
   holds,
@@ -131,11 +142,11 @@ export const CURRENT_RULES: Rules = {
   reclaim: (record, attempt, claim, token, leaseMs, now) =>
     claim.rekey || !isUnsettled(record, attempt, now)
       ? undefined
-      : reclaimedRecord(record, { key: record.key, attempt, token, leaseMs, reason: 'model' }, now),
-  planReconcile: planReconcileToday,
-  afterAbsent: afterAbsentToday,
+      : reclaimedRecord(record, { key: record.key, attempt, token, leaseMs, reason: 'reclaim' }, now),
+  planReconcile: planReconcileBefore,
+  afterAbsent: afterAbsentBefore,
   approvalAllowed: (requestedBy, approvedBy) => requestedBy !== approvedBy,
-  // The lease keeper renews for as long as the call has not returned (no attempt deadline yet).
+  // The lease keeper renewed for as long as the call had not returned (no attempt deadline).
   attemptTimeoutMs: () => null,
 };
 
@@ -143,3 +154,76 @@ export const CURRENT_RULES: Rules = {
 export function isOpen(record: IdempotencyRecord): boolean {
   return record.state === RecordState.InFlight || record.state === RecordState.Unknown;
 }
+
+const reconcilePolicy = (policy: OperationPolicy, hasLookup: boolean): ReconcilePolicy => ({
+  resendWithinMs: policy.resendWithinMs,
+  lookupSettleMs: policy.lookupSettleMs,
+  canResend: true,
+  hasLookup,
+});
+
+/** What an unknown ending says about the provider key: a 5xx is an answer, a timeout or our abort none. */
+const answerOf = (end: AttemptEnd): AttemptAnswer => (end === '5xx' ? 'answered' : 'none');
+
+/**
+ * The rules with burned provider keys and attempt deadlines (SEMANTICS.md, invariants 12 and 13): the
+ * machine's `planReconcile` and `absentVerdict`, the provider-key evidence an unknown attempt leaves,
+ * reclaims that start a new generation only on a burned key (`mayReclaim`), and the attempt deadline.
+ */
+export const BURNED_KEY_RULES: Rules = {
+  ...BEFORE_BURNED_KEYS,
+  name: 'retrysafe',
+  settled: (record, state, end, policy, now) => {
+    if (state !== RecordState.Unknown) {
+      return endedRecord(record, { state, result: resultOf(state), ...lifetime(policy) }, now);
+    }
+    // As settlementFor: from the evidence the attempt started with (the in-flight record's).
+    const keyEvidence = evidenceAfterAttempt(record.keyEvidence, answerOf(end), policy.providerStoresErrors);
+    return endedRecord(
+      record,
+      { state, result: null, ...lifetime(policy), ...(keyEvidence === null ? {} : { keyEvidence }) },
+      now,
+    );
+  },
+  resolved: (record, state, policy, now, rekey) =>
+    endedRecord(
+      record,
+      {
+        state,
+        result: resultOf(state),
+        ...lifetime(policy),
+        ...(rekey && state === RecordState.Released
+          ? { newGeneration: { evidence: { by: 'operator' } } }
+          : {}),
+      },
+      now,
+    ),
+  reclaim: (record, attempt, claim, token, leaseMs, now) => {
+    const request: ReclaimRequest = {
+      key: record.key,
+      attempt,
+      token,
+      leaseMs,
+      reason: claim.rekey ? 'burned key, trusted absent: new generation' : 'reclaim',
+      ...(claim.rekey ? { rekey: { evidence: { lookup: 'absent' } } } : {}),
+      ...(claim.keyEvidence === null ? {} : { keyEvidence: claim.keyEvidence as NonNullable<KeyEvidence> }),
+    };
+    if (!isUnsettled(record, attempt, now) || !mayReclaim(record, request)) return undefined;
+    return reclaimedRecord(record, request, now);
+  },
+  planReconcile: (record, policy, now, hasLookup) => {
+    const plan = planReconcile(record, reconcilePolicy(policy, hasLookup), now);
+    return { kind: plan.kind };
+  },
+  afterAbsent: (record, policy, now) => {
+    const plan = planReconcile(record, { ...reconcilePolicy(policy, true), canResend: false }, now);
+    if (plan.kind !== 'lookup') return { kind: 'wait' };
+    const verdict = absentVerdict(record, plan, now);
+    if (!verdict.trusted) return { kind: 'wait' };
+    return { kind: 'claim', claim: { rekey: verdict.newGeneration, keyEvidence: verdict.keyEvidence } };
+  },
+  attemptTimeoutMs: (policy) => policy.attemptTimeoutMs,
+};
+
+/** The rules retrysafe runs: what the checker explores unless told otherwise. */
+export const RETRYSAFE_RULES: Rules = BURNED_KEY_RULES;

@@ -6,7 +6,14 @@
 import { DEFAULT_POLICY, type OperationPolicy } from '../src/executor/policy.ts';
 import { RecordState, type IdempotencyRecord, type SettledState } from '../src/machine/record.ts';
 import type { Lease } from '../src/stores/types.ts';
-import { FAULT_FAMILIES, LEASE_MS, STEP_MS, type FaultKind, type ModelConfig } from './config.ts';
+import {
+  ATTEMPT_TIMEOUT_MS,
+  FAULT_FAMILIES,
+  LEASE_MS,
+  STEP_MS,
+  type FaultKind,
+  type ModelConfig,
+} from './config.ts';
 import type { Claim, Rules } from './rules.ts';
 import type {
   CallAnswer,
@@ -52,6 +59,9 @@ export function makeWorld(config: ModelConfig, rules: Rules): World {
     // What a profile declares: re-send only while a native key is remembered; trust absent after the lag.
     resendWithinMs: p.nativeKey ? retentionMs : 0,
     lookupSettleMs: p.lagSteps * STEP_MS,
+    attemptTimeoutMs: ATTEMPT_TIMEOUT_MS,
+    // What the provider's profile declares.
+    providerStoresErrors: p.storesErrors,
   };
   return { config, rules, policy };
 }

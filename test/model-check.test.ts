@@ -3,11 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { configure, providerBehaviour } from '../model/config.ts';
-import { MUTATION_WITNESSES, smallestConfigurations } from '../model/configurations.ts';
+import {
+  BEFORE_BURNED_KEYS_WITNESSES,
+  MUTATION_WITNESSES,
+  smallestConfigurations,
+} from '../model/configurations.ts';
 import { explore } from '../model/explore.ts';
 import { mutate, type MutationName } from '../model/mutations.ts';
 import { reliabilitySection, renderModelCheck } from '../model/report.ts';
-import { CURRENT_RULES } from '../model/rules.ts';
+import { BEFORE_BURNED_KEYS, RETRYSAFE_RULES } from '../model/rules.ts';
 import { encode, initialState } from '../model/state.ts';
 
 describe('model check: the smallest configurations', () => {
@@ -23,19 +27,32 @@ describe('model check: the smallest configurations', () => {
   }
 });
 
-describe('model check: findings on the current rules', () => {
-  it('a provider that stores a 500 before the effect: the key is re-sent forever and never performed', () => {
-    const run = explore(configure('stores-5xx', providerBehaviour('stores-5xx', 'consistent', '5xx')));
+describe('model check: what it found in the rules before burned keys', () => {
+  it('a provider that stores a 500 before the effect: the key was re-sent forever and never performed', () => {
+    const config = configure('stores-5xx', providerBehaviour('stores-5xx', 'consistent', '5xx'));
+    const run = explore(config, { rules: BEFORE_BURNED_KEYS });
     expect(run.violation?.message).toMatch(/claimed \d+ times, more than the bound/);
     const trace = run.violation?.trace ?? [];
     expect(trace[1]).toMatch(/answers 500 before any effect and stores that 500 under the key/);
     expect(trace.filter((line) => line.includes('replays the stored 500')).length).toBeGreaterThan(3);
+    // The rules with burned keys: a new generation after the trusted absent, performed once.
+    expect(explore(config).violation).toBeUndefined();
   });
 
-  it('a provider that never answers: the lease keeper renews forever and the key is stuck in_flight', () => {
-    const run = explore(configure('hang', providerBehaviour('2xx-only', 'consistent', 'hang')));
+  it('a provider that never answers: the lease keeper renewed forever and the key was stuck in_flight', () => {
+    const config = configure('hang', providerBehaviour('2xx-only', 'consistent', 'hang'));
+    const run = explore(config, { rules: BEFORE_BURNED_KEYS });
     expect(run.violation?.message).toMatch(/stuck in_flight/);
     expect(run.violation?.trace.join('\n')).toMatch(/never answers[\s\S]*lease keeper renews/);
+    expect(explore(config).violation).toBeUndefined();
+    expect(explore({ ...config, callHonoursSignal: false }).violation).toBeUndefined();
+  });
+
+  it('the witnesses the docs show are these two', () => {
+    expect(BEFORE_BURNED_KEYS_WITNESSES.map((config) => config.provider)).toEqual([
+      providerBehaviour('stores-5xx', 'consistent', '5xx'),
+      providerBehaviour('2xx-only', 'consistent', 'hang'),
+    ]);
   });
 
   it('a pause between the reservation and the send cannot be fenced by the store', () => {
@@ -47,25 +64,29 @@ describe('model check: findings on the current rules', () => {
 });
 
 describe('model check: deliberate mutations are caught with a trace', () => {
-  const caughtOnCurrentRules = [
+  const mutations = [
     'drop-fence',
     'expire-unknown',
     'trust-absent-early',
     'resend-past-retention',
     'self-approval',
+    'reuse-burned-key',
+    'skip-deadline',
   ] as const satisfies readonly MutationName[];
-  const expected: Record<(typeof caughtOnCurrentRules)[number], RegExp> = {
+  const expected: Record<(typeof mutations)[number], RegExp> = {
     'drop-fence': /stale holder's write was accepted/,
     'expire-unknown': /unknown but has an expiry/,
     'trust-absent-early': /duplicate: payload A of op-1 was performed 2 times/,
     'resend-past-retention': /duplicate: payload A of op-1 was performed 2 times/,
     'self-approval': /override that its requester approved/,
+    'reuse-burned-key': /claimed \d+ times, more than the bound/,
+    'skip-deadline': /stuck in_flight/,
   };
-  for (const mutation of caughtOnCurrentRules) {
+  for (const mutation of mutations) {
     it(mutation, () => {
       const config = MUTATION_WITNESSES[mutation];
       expect(explore(config).violation?.message).toBeUndefined();
-      const run = explore(config, { rules: mutate(CURRENT_RULES, mutation) });
+      const run = explore(config, { rules: mutate(RETRYSAFE_RULES, mutation) });
       expect(run.violation?.message).toMatch(expected[mutation]);
       expect(run.violation?.trace.length).toBeGreaterThan(1);
     });
@@ -73,7 +94,7 @@ describe('model check: deliberate mutations are caught with a trace', () => {
 
   it('the trace is the shortest: an unknown that expires shows in three steps', () => {
     const run = explore(MUTATION_WITNESSES['expire-unknown'], {
-      rules: mutate(CURRENT_RULES, 'expire-unknown'),
+      rules: mutate(RETRYSAFE_RULES, 'expire-unknown'),
     });
     expect(run.violation?.trace).toHaveLength(3);
     expect(run.violation?.trace[0]).toMatch(
