@@ -4,12 +4,14 @@ import {
   RetrySafeError,
   type Classification,
   type LookupAnswer,
+  type LookupContext,
 } from '../../src/index.ts';
 import {
   classify,
   interpretAnswer,
   isDefinitive4xx,
   ProviderAnswerError,
+  providerStoresErrors,
 } from '../../src/providers/index.ts';
 import type { Store } from '../../src/stores/types.ts';
 import { charge, findCharges, ProviderError, searchCharges } from '../provider/call.ts';
@@ -89,9 +91,22 @@ export function strictClassify(mode: StrictMode, provider: string): (error: unkn
   };
 }
 
+/**
+ * The attempt deadline in the strict modes, in the harness's compressed time: past the lease (1 s) and
+ * the provider's slowest answer (a "timeout after the effect" comes after 1.5 s), so only a request that
+ * is never answered meets it.
+ */
+export const STRICT_ATTEMPT_TIMEOUT_MS = 2_000;
+/** A lookup's deadline in the strict modes (the library's, since the lookup has no timeout of its own). */
+export const STRICT_LOOKUP_TIMEOUT_MS = 2_000;
+
 /** A strict mode's lookup: the list or search by marker (the operation's id), trusted past its settle delay. */
-async function lookupByMarker(provider: string, op: string): Promise<LookupAnswer<Effect>> {
-  const [effect] = await searchCharges(provider, op);
+async function lookupByMarker(
+  provider: string,
+  op: string,
+  signal: AbortSignal,
+): Promise<LookupAnswer<Effect>> {
+  const [effect] = await searchCharges(provider, op, signal);
   return effect === undefined
     ? { status: 'absent' }
     : { status: 'found', value: effect, providerRef: effect.effectId };
@@ -128,11 +143,16 @@ export async function openRetrysafe(config: ImplConfig): Promise<Impl> {
     mode === undefined
       ? undefined
       : {
-          // The provider's documented key retention and lookup lag, as a user declares them; a lookup by
-          // marker in every process (not only the reconciler), and no client timeout in `call`.
+          // The provider's documented key retention, lookup lag and whether it stores failed answers, as
+          // a user declares them; a lookup by marker in every process (not only the reconciler); no
+          // client timeout in `call` or the lookup: the library's attempt and lookup deadlines end them.
           resendWithinMs: mode.resendWithinMs,
           lookupSettleMs: mode.lookupSettleMs,
-          lookup: (payload: { op: string }) => lookupByMarker(config.provider, payload.op),
+          providerStoresErrors: mode.profile === null ? false : providerStoresErrors(mode.profile),
+          attemptTimeoutMs: STRICT_ATTEMPT_TIMEOUT_MS,
+          lookupTimeoutMs: STRICT_LOOKUP_TIMEOUT_MS,
+          lookup: (payload: { op: string }, context: LookupContext) =>
+            lookupByMarker(config.provider, payload.op, context.signal),
         };
   const chargeOnce = rs.operation<ChargeInput, Effect, { op: string; amount: number; marker?: string }>({
     name: 'charge',
