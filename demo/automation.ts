@@ -70,11 +70,19 @@ export async function runOrders(
   }
 }
 
-/** Plain retries: every try is a new POST. */
-export function naiveCharger(baseUrl: string): Charger {
+/**
+ * Plain retries: every try is a new POST. With `idempotencyKeys`, each carries the order id as its
+ * `Idempotency-Key`, a stable key as the API's docs advise, so the server dedupes repeats itself.
+ */
+export function naiveCharger(baseUrl: string, idempotencyKeys = false): Charger {
   return {
     charge: async (order) => ({
-      charge: await createCharge(baseUrl, order, AbortSignal.timeout(REQUEST_TIMEOUT_MS)),
+      charge: await createCharge(
+        baseUrl,
+        order,
+        AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        idempotencyKeys ? order.id : undefined,
+      ),
       replayed: false,
       reconciled: false,
     }),
@@ -82,8 +90,11 @@ export function naiveCharger(baseUrl: string): Charger {
   };
 }
 
-/** The same POST, wrapped by retrysafe on a SQLite file, with a lookup to reconcile unknown outcomes. */
-export function retrysafeCharger(baseUrl: string, storePath: string): Charger {
+/**
+ * The same POST, wrapped by retrysafe on a SQLite file, with a lookup to reconcile unknown outcomes.
+ * With `idempotencyKeys`, each carries retrysafe's provider key as its `Idempotency-Key`.
+ */
+export function retrysafeCharger(baseUrl: string, storePath: string, idempotencyKeys = false): Charger {
   const store = sqliteStore({ path: storePath });
   const rs = retrysafe({ store, namespace: 'demo-shop' });
   const chargeOrder = rs.operation<Order, Charge, ChargeRequest>({
@@ -91,8 +102,13 @@ export function retrysafeCharger(baseUrl: string, storePath: string): Charger {
     version: 1,
     key: (order) => ({ orderId: order.id }),
     payload: (order) => ({ orderId: order.id, amount: order.amount, currency: order.currency }),
-    call: (order, { signal }) =>
-      createCharge(baseUrl, order, AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)])),
+    call: (order, { signal, providerKey }) =>
+      createCharge(
+        baseUrl,
+        order,
+        AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+        idempotencyKeys ? providerKey : undefined,
+      ),
     classify,
     lookup: (request) => lookupCharge(baseUrl, request),
     providerRef: (charge) => charge.id,
@@ -136,8 +152,15 @@ async function lookupCharge(baseUrl: string, order: ChargeRequest): Promise<Look
   return { status: 'absent' };
 }
 
-export function chargerFor(variant: Variant, baseUrl: string, storePath: string): Charger {
-  return variant === 'naive' ? naiveCharger(baseUrl) : retrysafeCharger(baseUrl, storePath);
+export function chargerFor(
+  variant: Variant,
+  baseUrl: string,
+  storePath: string,
+  idempotencyKeys: boolean,
+): Charger {
+  return variant === 'naive'
+    ? naiveCharger(baseUrl, idempotencyKeys)
+    : retrysafeCharger(baseUrl, storePath, idempotencyKeys);
 }
 
 function describe(error: unknown): string {

@@ -3,23 +3,41 @@ import type { Charge, Order } from './protocol.ts';
 /** The payments API answered with an error status. */
 export class PaymentsHttpError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
-    super(`payments API answered ${status}: ${message}`);
+  /** The answer is one stored under the request's idempotency key, replayed (`Idempotent-Replayed`). */
+  readonly replayed: boolean;
+  constructor(status: number, message: string, replayed = false) {
+    super(`payments API answered ${status}${replayed ? ' (replayed)' : ''}: ${message}`);
     this.name = 'PaymentsHttpError';
     this.status = status;
+    this.replayed = replayed;
   }
 }
 
 async function failure(res: Response): Promise<PaymentsHttpError> {
   const text = await res.text().catch(() => '');
-  return new PaymentsHttpError(res.status, text.slice(0, 200));
+  return new PaymentsHttpError(
+    res.status,
+    text.slice(0, 200),
+    res.headers.get('idempotent-replayed') === 'true',
+  );
 }
 
-/** `POST /charges`: charges the order. Every call that reaches the server charges (no idempotency key). */
-export async function createCharge(baseUrl: string, order: Order, signal: AbortSignal): Promise<Charge> {
+/**
+ * `POST /charges`: charges the order. Without an idempotency key every call that reaches the server
+ * charges; with one, the server answers a repeat from what it stored under the key.
+ */
+export async function createCharge(
+  baseUrl: string,
+  order: Order,
+  signal: AbortSignal,
+  idempotencyKey?: string,
+): Promise<Charge> {
   const res = await fetch(`${baseUrl}/charges`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      ...(idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey }),
+    },
     body: JSON.stringify({ orderId: order.id, amount: order.amount, currency: order.currency }),
     signal,
   });

@@ -1,6 +1,9 @@
 /**
- * A small payments API for the demo, run as its own process on 127.0.0.1. Like many real APIs it has no
- * native idempotency key: every `POST /charges` that reaches it charges. Faults are injected by the
+ * A small payments API for the demo, run as its own process on 127.0.0.1. A `POST /charges` without an
+ * `Idempotency-Key` charges every time it reaches the server. With one, the server behaves as Stripe
+ * documents: the first request's answer (once it began executing, a 500 included) is stored under the
+ * key and replayed to every later request with it, marked `Idempotent-Replayed: true`; a repeat while
+ * the first still runs is answered 409, another body under a used key 400. Faults are injected by the
  * orchestrator through `POST /faults`, keyed on the order and the request number, so a plan plays out
  * the same way for every automation run against it.
  *
@@ -16,6 +19,8 @@ import http from 'node:http';
 import type { Charge, FaultRule, Ledger, ServerEvent } from './protocol.ts';
 
 const charges: Charge[] = [];
+/** Idempotency keys: the body first sent with each, and its stored answer (undefined while it runs). */
+const keyed = new Map<string, { body: string; answer?: { status: number; body: unknown } }>();
 const postsPerOrder = new Map<string, number>();
 let posts = 0;
 let lookups = 0;
@@ -27,20 +32,33 @@ function emit(event: ServerEvent): void {
   process.stdout.write(`${JSON.stringify(event)}\n`);
 }
 
-function send(res: http.ServerResponse, status: number, body?: unknown): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body?: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.destroyed) return;
-  res.writeHead(status, { 'content-type': 'application/json' });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(body === undefined ? undefined : JSON.stringify(body));
 }
 
-async function readJson(req: http.IncomingMessage): Promise<unknown> {
+async function readText(req: http.IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJson(text: string): unknown {
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
+}
+
+async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  return parseJson(await readText(req));
 }
 
 function parseChargeRequest(body: unknown): { orderId: string; amount: number; currency: string } | string {
@@ -85,16 +103,47 @@ function rendezvous(orderId: string, ms: number): Promise<void> {
 
 async function createCharge(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   posts++;
-  const input = parseChargeRequest(await readJson(req));
+  const text = await readText(req);
+  const input = parseChargeRequest(parseJson(text));
   if (typeof input === 'string') {
+    // A validation failure never began executing: not stored under a key.
     send(res, 422, { error: 'invalid_request', message: input });
     return;
   }
   const request = (postsPerOrder.get(input.orderId) ?? 0) + 1;
   postsPerOrder.set(input.orderId, request);
+  const header = req.headers['idempotency-key'];
+  const key = typeof header === 'string' && header !== '' ? header : undefined;
+  const known = key === undefined ? undefined : keyed.get(key);
+  if (known !== undefined) {
+    if (known.body !== text) {
+      send(res, 400, { error: 'idempotency_error', message: 'this key was used with other parameters' });
+    } else if (known.answer === undefined) {
+      send(res, 409, {
+        error: 'idempotency_key_in_use',
+        message: 'the first request with this key still runs',
+      });
+    } else {
+      send(res, known.answer.status, known.answer.body, { 'idempotent-replayed': 'true' });
+    }
+    return;
+  }
+  const entry: { body: string; answer?: { status: number; body: unknown } } = { body: text };
+  if (key !== undefined) keyed.set(key, entry);
   const rule = ruleFor(input.orderId, request);
 
+  if (rule?.fault === 'fail-500-stored') {
+    // Execution began and failed before charging: the answer is kept under the key and replayed.
+    entry.answer = {
+      status: 500,
+      body: { error: 'api_error', message: 'internal error; nothing was charged' },
+    };
+    send(res, entry.answer.status, entry.answer.body);
+    return;
+  }
   if (rule?.fault === 'fail-503') {
+    // Refused before execution began (overloaded): not kept, the key is free again.
+    if (key !== undefined) keyed.delete(key);
     send(res, 503, { error: 'unavailable', message: 'try again later; nothing was charged' });
     return;
   }
@@ -102,6 +151,8 @@ async function createCharge(req: http.IncomingMessage, res: http.ServerResponse)
 
   const charge: Charge = { id: `ch_${String(charges.length + 1).padStart(4, '0')}`, ...input, request };
   charges.push(charge);
+  // The charge is made: its answer is what the key replays, whether or not this one reaches the client.
+  entry.answer = { status: 201, body: charge };
 
   switch (rule?.fault) {
     case 'drop-after-charge':

@@ -24,6 +24,8 @@ export interface Charge {
 /**
  * What the server does to a matching `POST /charges`:
  * - `fail-503`: answers 503 before charging (nothing happened).
+ * - `fail-500-stored`: answers 500 before charging; a request with an `Idempotency-Key` has that 500
+ *   stored under its key, and every later request with the key gets it replayed (as Stripe does).
  * - `drop-after-charge`: charges, then closes the connection without answering (response lost).
  * - `delay-after-charge`: charges, then answers after `ms` (the client times out first).
  * - `hold-after-charge`: charges, then never answers; announces `held` on stdout (a worker is killed there).
@@ -31,7 +33,12 @@ export interface Charge {
  *   both proceed (two overlapping runs always meet inside the race window).
  */
 export type FaultKind =
-  'fail-503' | 'drop-after-charge' | 'delay-after-charge' | 'hold-after-charge' | 'rendezvous';
+  | 'fail-503'
+  | 'fail-500-stored'
+  | 'drop-after-charge'
+  | 'delay-after-charge'
+  | 'hold-after-charge'
+  | 'rendezvous';
 
 export interface FaultRule {
   /** An order id, or `*` for every order. */
@@ -69,6 +76,11 @@ export interface WorkerConfig {
   readonly ordersDbPath: string;
   /** The retrysafe store (retrysafe variant only). */
   readonly storePath: string;
+  /**
+   * Send an `Idempotency-Key` with every charge: plain retries the order id (as the API's docs advise),
+   * retrysafe its provider key.
+   */
+  readonly idempotencyKeys: boolean;
   /** Print `ready`, then wait for a `go` line on stdin before starting (lines runs up). */
   readonly waitForGo: boolean;
 }

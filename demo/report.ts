@@ -24,6 +24,8 @@ export interface Figures {
    * left to finish them); for naive, orders whose outcome the automation never learned (not marked paid).
    */
   readonly unknown: number;
+  /** Charges of the order whose first answer was a 500 stored under its idempotency key (want: 1). */
+  readonly storedErrorCharges: number;
   /** Times a run gave up on an order after its retries, not knowing whether it was charged. */
   readonly gaveUp: number;
   /** retrysafe only: records in the store (one per logical operation). */
@@ -51,6 +53,8 @@ export function countFigures(input: {
   readonly paid: ReadonlySet<string>;
   readonly gaveUp: number;
   readonly store: StoreFacts | undefined;
+  /** The order whose first answer was a 500 stored under its key. */
+  readonly storedErrorOrder: string;
 }): Figures {
   const { orders, ledger, paid, store } = input;
   const perOrder = chargesPerOrder(ledger);
@@ -65,6 +69,7 @@ export function countFigures(input: {
     charges: ledger.charges.length,
     duplicates,
     missing,
+    storedErrorCharges: perOrder.get(input.storedErrorOrder) ?? 0,
     gaveUp: input.gaveUp,
   };
   if (store === undefined) {
@@ -111,6 +116,7 @@ const SUMMARY_ROWS: readonly (readonly [string, keyof Figures])[] = [
   ['duplicate charges', 'duplicates'],
   ['orders never charged', 'missing'],
   ['outcomes left unknown', 'unknown'],
+  ['charges of the order with a 500 stored under its key', 'storedErrorCharges'],
   ['gave up after retries', 'gaveUp'],
   ['reconciled by lookup', 'reconciled'],
 ];

@@ -13,7 +13,7 @@ import { openPaidOrders } from './orders-db.ts';
 import { startChild, type Child } from './processes.ts';
 import type { FaultRule, Ledger, ServerEvent, Variant, WorkerConfig, WorkerEvent } from './protocol.ts';
 import { countFigures, perOrderTable, summaryTable, type Figures, type StoreFacts } from './report.ts';
-import { faultLabels, ORDERS, PHASES, type Phase } from './scenario.ts';
+import { faultLabels, ORDERS, PHASES, STORED_ERROR_ORDER, type Phase } from './scenario.ts';
 
 const STARTUP_MS = 15_000;
 const PHASE_MS = 20_000;
@@ -112,7 +112,7 @@ async function runPhase(
   phase: Phase,
   names: readonly string[],
   server: Child<ServerEvent>,
-  base: Omit<WorkerConfig, 'name' | 'orders' | 'waitForGo'>,
+  base: Omit<WorkerConfig, 'name' | 'orders' | 'waitForGo' | 'idempotencyKeys'>,
 ): Promise<number> {
   await setFaults(
     base.baseUrl,
@@ -123,7 +123,15 @@ async function runPhase(
     child: track(
       startChild<WorkerEvent>(
         'worker.ts',
-        [JSON.stringify({ ...base, name, orders: phase.orders, waitForGo: true } satisfies WorkerConfig)],
+        [
+          JSON.stringify({
+            ...base,
+            name,
+            orders: phase.orders,
+            waitForGo: true,
+            idempotencyKeys: phase.idempotencyKeys ?? false,
+          } satisfies WorkerConfig),
+        ],
         `${base.variant} ${name}`,
       ),
     ),
@@ -193,7 +201,17 @@ async function runVariant(variant: Variant, dir: string): Promise<{ figures: Fig
     const paid = paidOrders.paid();
     paidOrders.close();
     const store = variant === 'retrysafe' ? await readStore(base.storePath) : undefined;
-    return { figures: countFigures({ orders: ORDERS, ledger, paid, gaveUp, store }), ledger };
+    return {
+      figures: countFigures({
+        orders: ORDERS,
+        ledger,
+        paid,
+        gaveUp,
+        store,
+        storedErrorOrder: STORED_ERROR_ORDER,
+      }),
+      ledger,
+    };
   } finally {
     await server.stop();
   }
@@ -201,7 +219,9 @@ async function runVariant(variant: Variant, dir: string): Promise<{ figures: Fig
 
 function printPlan(): void {
   say(
-    `retrysafe demo: one automation charges ${ORDERS.length} orders through a payments API without idempotency keys.`,
+    `retrysafe demo: one automation charges ${ORDERS.length} orders through a payments API; runs 1-4 send no ` +
+      'idempotency key, runs 5-6 send one, which the API honours the way Stripe does (it stores the answer, ' +
+      'a 500 included, and replays it).',
   );
   say('It runs twice under the same faults: once with plain retries, once through retrysafe.');
   say();

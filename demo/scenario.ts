@@ -4,14 +4,18 @@
  */
 import type { FaultRule, Order } from './protocol.ts';
 
-export const ORDERS: readonly Order[] = Array.from({ length: 20 }, (_, i) => ({
+export const ORDERS: readonly Order[] = Array.from({ length: 21 }, (_, i) => ({
   id: `ord-${1001 + i}`,
   amount: 1500 + 125 * i,
   currency: 'eur',
 }));
 
 const FIRST_BATCH = ORDERS.slice(0, 12);
-const SECOND_BATCH = ORDERS.slice(12);
+const SECOND_BATCH = ORDERS.slice(12, 20);
+const KEYED_BATCH = ORDERS.slice(20);
+
+/** The order whose first answer is a 500 the payments API stores under the request's idempotency key. */
+export const STORED_ERROR_ORDER = 'ord-1021';
 
 /** The order whose charge the server holds while the worker calling it is killed. */
 export const KILLED_ORDER = 'ord-1010';
@@ -33,6 +37,8 @@ export interface Phase {
   readonly faults: readonly PlannedFault[];
   /** Kill the (single) worker with SIGKILL once the server holds this order's charge. */
   readonly killWhenHeld?: string;
+  /** The automation sends an `Idempotency-Key` with each charge in this phase. @default false */
+  readonly idempotencyKeys?: boolean;
 }
 
 export const PHASES: readonly Phase[] = [
@@ -89,6 +95,31 @@ export const PHASES: readonly Phase[] = [
         explain: "each charge waits up to 200 ms for the other run's request for the same order",
       },
     ],
+  },
+  {
+    title: 'run 5',
+    explain:
+      `the automation now sends an Idempotency-Key (plain retries: the order id; retrysafe: its provider ` +
+      `key) for ${KEYED_BATCH.map((order) => order.id).join(', ')}`,
+    orders: KEYED_BATCH,
+    workers: 1,
+    idempotencyKeys: true,
+    faults: [
+      {
+        rule: { orderId: STORED_ERROR_ORDER, requests: [1], fault: 'fail-500-stored' },
+        label: '500 stored under the key',
+        explain:
+          'answered 500 before charging, and stored that 500 under the key: every request with it gets the 500 again',
+      },
+    ],
+  },
+  {
+    title: 'run 6',
+    explain: `the cron job runs again over ${KEYED_BATCH.map((order) => order.id).join(', ')} (no new faults)`,
+    orders: KEYED_BATCH,
+    workers: 1,
+    idempotencyKeys: true,
+    faults: [],
   },
 ];
 

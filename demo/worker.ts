@@ -15,7 +15,7 @@ function emit(event: WorkerEvent): void {
 async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '') as WorkerConfig;
   const paid = openPaidOrders(config.ordersDbPath);
-  const charger = chargerFor(config.variant, config.baseUrl, config.storePath);
+  const charger = chargerFor(config.variant, config.baseUrl, config.storePath, config.idempotencyKeys);
 
   const lines = createInterface({ input: process.stdin });
   const go = new Promise<void>((resolve) => {

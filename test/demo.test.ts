@@ -11,6 +11,7 @@ interface Figures {
   readonly duplicates: number;
   readonly unknown: number;
   readonly missing: number;
+  readonly storedErrorCharges: number;
   readonly records?: number;
 }
 
@@ -40,7 +41,7 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 }
 
 describe('npm run demo -- --json', () => {
-  it('double-charges with plain retries and charges every order exactly once through retrysafe', async () => {
+  it('double-charges (and, with a 500 stored under the key, never charges) with plain retries, and charges every order exactly once through retrysafe', async () => {
     const { code, stdout, stderr } = await runDemo();
     expect(code, stderr).toBe(0);
     // Exactly one JSON object and nothing else on stdout.
@@ -55,6 +56,10 @@ describe('npm run demo -- --json', () => {
     expect(retrysafe.records).toBe(retrysafe.logical);
 
     expect(naive.duplicates).toBeGreaterThan(0);
+    // A 500 stored under the key: plain retries with a stable key get it replayed on every try and every
+    // run, so that order is never charged; retrysafe proves it absent and charges it exactly once.
+    expect(naive.storedErrorCharges).toBe(0);
+    expect(retrysafe.storedErrorCharges).toBe(1);
     expect(naive.charges).toBe(naive.logical - naive.missing + naive.duplicates);
 
     expect(retrysafe.duplicates).toBe(0);
