@@ -14,11 +14,15 @@ import { FAILOVER_RUNS_DIR, longRunFile, readLongRuns, renderReport } from '../c
 import type { Fault } from '../chaos/scenario.ts';
 
 /**
- * A short fixed-seed chaos run of retrysafe on every store: kill -9 at the four points, a frozen holder
+ * Short fixed-seed chaos runs of retrysafe on every store: kill -9 at the four points, a frozen holder
  * past its lease, provider faults, concurrent duplicate triggers, late replays, worker clock skew and a
- * store server restart. Any duplicate effect or lost operation fails it. The long run is `npm run chaos`.
+ * store server restart; once against the lenient provider and once against the strict `stripe` one
+ * (stored 500s, 409 in progress, retention, a lagging lookup, requests never answered, no client
+ * timeout). Any duplicate effect, lost, unresolved or stuck operation fails them. The long runs are
+ * `npm run chaos`.
  */
 const SEED = 20240611;
+const STRIPE_SEED = 12;
 const OPS = 100;
 
 describe.each<StoreName>(['sqlite', 'postgres', 'redis'])('chaos: retrysafe on %s', (store) => {
@@ -34,6 +38,33 @@ describe.each<StoreName>(['sqlite', 'postgres', 'redis'])('chaos: retrysafe on %
     expect(figures.kills).toBeGreaterThan(0);
     expect(figures.redeliveries).toBeGreaterThan(0);
   });
+
+  it(
+    'performs every operation exactly once against the strict stripe provider: nothing lost, nothing stuck',
+    { timeout: 180_000 },
+    async () => {
+      const { figures, scenario } = await runCombination({
+        impl: 'retrysafe',
+        store,
+        ops: OPS,
+        workers: 3,
+        seed: STRIPE_SEED,
+        providerMode: 'stripe',
+      });
+      expect(figures.violations).toEqual([]);
+      expect(figures.duplicates).toBe(0);
+      expect(figures.lost).toBe(0);
+      expect(figures.unknown_unresolved).toBe(0);
+      expect(figures.stuck).toBe(0);
+      expect(figures.effects).toBe(OPS);
+      // The schedule has what the strict provider makes hard: 500s stored before the effect (burned
+      // keys) and requests never answered (only the attempt deadline ends them).
+      const faults = Object.values(scenario.faults).flat();
+      expect(faults).toContain('500-before-effect');
+      expect(faults.some((fault) => fault.startsWith('hang-'))).toBe(true);
+      expect(figures.kills).toBeGreaterThan(0);
+    },
+  );
 });
 
 describe('chaos: combinations and the report', () => {
