@@ -277,12 +277,15 @@ async function main(): Promise<void> {
   }
 }
 
+const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+
 function conclusion(figures: Readonly<Record<Variant, Figures>>): string {
   const { naive, retrysafe: safe } = figures;
   const verdict = (f: Figures): string =>
     f.duplicates === 0 && f.missing === 0 && f.unknown === 0
       ? `every one of the ${f.logical} orders charged exactly once`
-      : `${f.duplicates} duplicate charges, ${f.missing} orders never charged, ${f.unknown} outcomes unknown`;
+      : `${count(f.duplicates, 'duplicate charge')}, ${count(f.missing, 'order')} never charged, ` +
+        `${count(f.unknown, 'outcome')} unknown`;
   return `naive: ${verdict(naive)}.\nretrysafe: ${verdict(safe)}.`;
 }
 
