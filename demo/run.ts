@@ -15,7 +15,7 @@ import type { FaultRule, Ledger, ServerEvent, Variant, WorkerConfig, WorkerEvent
 import { countFigures, perOrderTable, summaryTable, type Figures, type StoreFacts } from './report.ts';
 import { faultLabels, ORDERS, PHASES, STORED_ERROR_ORDER, type Phase } from './scenario.ts';
 
-const STARTUP_MS = 15_000;
+const STARTUP_MS = 30_000;
 const PHASE_MS = 20_000;
 
 const json = process.argv.includes('--json');

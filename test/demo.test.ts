@@ -41,30 +41,35 @@ function runDemo(): Promise<{ code: number | null; stdout: string; stderr: strin
 }
 
 describe('npm run demo -- --json', () => {
-  it('double-charges (and, with a 500 stored under the key, never charges) with plain retries, and charges every order exactly once through retrysafe', async () => {
-    const { code, stdout, stderr } = await runDemo();
-    expect(code, stderr).toBe(0);
-    // Exactly one JSON object and nothing else on stdout.
-    const lines = stdout.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    const report = JSON.parse(lines[0] ?? '') as Record<string, Figures>;
-    expect(Object.keys(report).sort()).toEqual(['naive', 'retrysafe']);
-    const { naive, retrysafe } = report as { naive: Figures; retrysafe: Figures };
+  it(
+    'double-charges (and, with a 500 stored under the key, never charges) with plain retries, and charges every order exactly once through retrysafe',
+    // Two variants of six runs with kills and 1-second faults: well past the default on a busy machine.
+    { timeout: 180_000 },
+    async () => {
+      const { code, stdout, stderr } = await runDemo();
+      expect(code, stderr).toBe(0);
+      // Exactly one JSON object and nothing else on stdout.
+      const lines = stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const report = JSON.parse(lines[0] ?? '') as Record<string, Figures>;
+      expect(Object.keys(report).sort()).toEqual(['naive', 'retrysafe']);
+      const { naive, retrysafe } = report as { naive: Figures; retrysafe: Figures };
 
-    expect(naive.logical).toBeGreaterThan(0);
-    expect(retrysafe.logical).toBe(naive.logical);
-    expect(retrysafe.records).toBe(retrysafe.logical);
+      expect(naive.logical).toBeGreaterThan(0);
+      expect(retrysafe.logical).toBe(naive.logical);
+      expect(retrysafe.records).toBe(retrysafe.logical);
 
-    expect(naive.duplicates).toBeGreaterThan(0);
-    // A 500 stored under the key: plain retries with a stable key get it replayed on every try and every
-    // run, so that order is never charged; retrysafe proves it absent and charges it exactly once.
-    expect(naive.storedErrorCharges).toBe(0);
-    expect(retrysafe.storedErrorCharges).toBe(1);
-    expect(naive.charges).toBe(naive.logical - naive.missing + naive.duplicates);
+      expect(naive.duplicates).toBeGreaterThan(0);
+      // A 500 stored under the key: plain retries with a stable key get it replayed on every try and every
+      // run, so that order is never charged; retrysafe proves it absent and charges it exactly once.
+      expect(naive.storedErrorCharges).toBe(0);
+      expect(retrysafe.storedErrorCharges).toBe(1);
+      expect(naive.charges).toBe(naive.logical - naive.missing + naive.duplicates);
 
-    expect(retrysafe.duplicates).toBe(0);
-    expect(retrysafe.missing).toBe(0);
-    expect(retrysafe.unknown).toBe(0);
-    expect(retrysafe.charges).toBe(retrysafe.logical);
-  });
+      expect(retrysafe.duplicates).toBe(0);
+      expect(retrysafe.missing).toBe(0);
+      expect(retrysafe.unknown).toBe(0);
+      expect(retrysafe.charges).toBe(retrysafe.logical);
+    },
+  );
 });
