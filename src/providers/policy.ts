@@ -5,7 +5,10 @@ import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } fro
 /**
  * How long a re-send under the same provider key is known to be safe: the provider's retention floor,
  * counted (conservatively) from when our record was reserved, which is never after the provider's first
- * request. 0 when the retention is not published or there is no native key.
+ * request. 0 when the retention is not published or there is no native key, and 0 for a provider that
+ * caches only successes (`stored-success`: Checkout.com, Square): it re-attempts a request whose first
+ * answer was an error, so a re-send after an attempt whose answer we never saw (it may have been a 5xx
+ * after the effect) could perform the write twice; such an attempt is looked up instead.
  *
  * @example
  * ```ts
@@ -13,6 +16,7 @@ import type { HttpAnswer, HttpClient, HttpRequestEnvelope, ProviderProfile } fro
  * ```
  */
 export function resendWithinMs(profile: ProviderProfile): number {
+  if (profile.replay === 'stored-success') return 0;
   return profile.retention.floorMs ?? 0;
 }
 

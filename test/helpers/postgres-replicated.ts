@@ -47,12 +47,18 @@ export async function queryOnce(url: string, text: string): Promise<pg.QueryResu
   }
 }
 
-async function waitForStreaming(primaryUrl: string): Promise<void> {
+/**
+ * Waits until a standby streams and, for a synchronous setup, until the primary counts it as synchronous:
+ * `sync_state` moves from `async`/`potential` to `sync` a moment after streaming starts, and a store
+ * migrated in that moment is rightly refused.
+ */
+async function waitForStreaming(primaryUrl: string, synchronous: boolean): Promise<void> {
   const deadline = Date.now() + SYNC_TIMEOUT_MS;
+  const sync = synchronous ? " AND sync_state IN ('sync', 'quorum')" : '';
   for (;;) {
     const rows = await queryOnce(
       primaryUrl,
-      "SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'",
+      `SELECT count(*)::int AS n FROM pg_stat_replication WHERE state = 'streaming'${sync}`,
     ).then(
       (result) => (result.rows[0] as { n?: number } | undefined)?.n ?? 0,
       () => 0,
@@ -99,7 +105,7 @@ export async function startReplicatedPostgres(
     clusters.push(standby);
     const endpoint = await startTcpProxy(primary.port);
     proxies.push(endpoint);
-    await waitForStreaming(primary.url);
+    await waitForStreaming(primary.url, options.synchronous === true);
 
     return {
       url: `postgres://postgres@127.0.0.1:${endpoint.port}/postgres`,
@@ -121,9 +127,9 @@ export async function startReplicatedPostgres(
         proxies.push(link);
         standby = await startPostgresCluster({ standbyOf: link.port });
         clusters.push(standby);
-        await waitForStreaming(primary.url);
+        await waitForStreaming(primary.url, options.synchronous === true);
       },
-      inSync: () => waitForStreaming(primary.url),
+      inSync: () => waitForStreaming(primary.url, options.synchronous === true),
       stop,
     };
   } catch (error) {

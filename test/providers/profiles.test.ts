@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutcomeUnknownError, type RetrySafe } from '../../src/index.ts';
 import { idempotentFetch } from '../../src/integrations/fetch.ts';
-import type { ProviderProfile } from '../../src/providers/index.ts';
+import { resendWithinMs, type ProviderProfile } from '../../src/providers/index.ts';
 import { sqliteFixture, type Fixture } from '../executor/fixtures.ts';
 import { dialects, jiraPropertyDialect, type Dialect } from './dialects.ts';
 import { startFakeProvider, type FakeProvider } from './fake-provider.ts';
@@ -62,7 +62,8 @@ function forgetful(profile: ProviderProfile, settled: boolean): ProviderProfile 
 
 describe.each(all)('profile %s against a fake that behaves like it', (_name, dialect) => {
   const { profile } = dialect;
-  const resends = profile.retention.floorMs !== null && profile.retention.floorMs > 0;
+  // A provider that caches only successes is looked up, never re-sent to (resendWithinMs is 0 for it).
+  const resends = resendWithinMs(profile) > 0;
 
   it('a lost answer gives one write: re-sent inside the same call within retention, else a later lookup', async () => {
     const server = (fake = await startFakeProvider(dialect.facts));
