@@ -105,7 +105,7 @@ export async function startReplicatedPostgres(
     clusters.push(standby);
     const endpoint = await startTcpProxy(primary.port);
     proxies.push(endpoint);
-    await waitForStreaming(primary.url, options.synchronous === true);
+    await waitForStreaming(primary.url, options.synchronous);
 
     return {
       url: `postgres://postgres@127.0.0.1:${endpoint.port}/postgres`,
@@ -127,9 +127,9 @@ export async function startReplicatedPostgres(
         proxies.push(link);
         standby = await startPostgresCluster({ standbyOf: link.port });
         clusters.push(standby);
-        await waitForStreaming(primary.url, options.synchronous === true);
+        await waitForStreaming(primary.url, options.synchronous);
       },
-      inSync: () => waitForStreaming(primary.url, options.synchronous === true),
+      inSync: () => waitForStreaming(primary.url, options.synchronous),
       stop,
     };
   } catch (error) {
