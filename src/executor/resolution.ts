@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, PayloadTooLargeError, ResolveRefusedError } from '../errors/errors.ts';
 import { AuditEvent, RecordState, type IdempotencyRecord, type SettledState } from '../machine/record.ts';
-import type { Store } from '../stores/types.ts';
+import type { ResolutionRequestInput, Store } from '../stores/types.ts';
 import { normalizeActor } from './actor.ts';
 import { guard } from './guard.ts';
 import { encodeResult } from './outcome.ts';
@@ -39,16 +39,8 @@ export interface Resolution {
   readonly reason: string;
 }
 
-/** A resolution waiting for a second person, as kept in the audit log. */
-export interface ResolutionRequest {
-  readonly id: string;
-  readonly key: string;
-  readonly attempt: number;
-  readonly state: SettledState;
-  readonly result: string | null;
-  readonly providerRef: string | null;
-  readonly reason: string;
-  readonly requestedBy: string;
+/** A resolution waiting for a second person, as kept in the audit log: the request as made, and when. */
+export interface ResolutionRequest extends ResolutionRequestInput {
   readonly requestedAt: number;
 }
 
