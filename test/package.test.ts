@@ -41,6 +41,47 @@ describe.runIf(existsSync('dist/index.js'))('package exports (built)', () => {
     );
     expect(JSON.parse(loaded)).toEqual({ before: [], after: ['better-sqlite3'] });
   });
+
+  it('every error class of one installed copy recognises errors made by another', () => {
+    // Two copies of the built package in separate folders, as two installs are.
+    const answers = JSON.parse(
+      node(
+        `import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+         import { tmpdir } from 'node:os';
+         import { join, resolve } from 'node:path';
+         import { pathToFileURL } from 'node:url';
+         const root = mkdtempSync(join(tmpdir(), 'retrysafe-copies-'));
+         const install = (name) => {
+           const dir = join(root, name);
+           cpSync('dist', join(dir, 'dist'), { recursive: true });
+           writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+           symlinkSync(resolve('node_modules'), join(dir, 'node_modules'));
+           return import(pathToFileURL(join(dir, 'dist', 'index.js')).href);
+         };
+         const a = await install('a'); const b = await install('b');
+         rmSync(root, { recursive: true, force: true });
+         const record = { key: 'k', operation: 'op@1', fingerprint: 'f', state: 'unknown', attempt: 1,
+           generation: 1, leaseOwner: null, leaseUntil: null, result: null, request: null, keyFields: null,
+           providerRef: null, reason: null, overrideFingerprint: null, keyEvidence: null, overrideAttempt: null,
+           createdAt: 1, updatedAt: 1, expiresAt: null, tombstoneUntil: null };
+         const made = [new b.OutcomeUnknownError(record), new b.LeaseLostError('k', 1, record),
+           new b.WaitTimeoutError(record, 1), new b.StoreUnavailableError('down', new Error('x'))];
+         const names = ['RetrySafeError', 'OutcomeUnknownError', 'LeaseLostError', 'InFlightError',
+           'WaitTimeoutError', 'StoreUnavailableError'];
+         console.log(JSON.stringify({ distinct: a.OutcomeUnknownError !== b.OutcomeUnknownError,
+           answers: made.map((e) => names.filter((n) => e instanceof a[n])) }));`,
+      ),
+    ) as unknown;
+    expect(answers).toEqual({
+      distinct: true,
+      answers: [
+        ['RetrySafeError', 'OutcomeUnknownError'],
+        ['RetrySafeError', 'LeaseLostError'],
+        ['RetrySafeError', 'InFlightError', 'WaitTimeoutError'],
+        ['RetrySafeError', 'StoreUnavailableError'],
+      ],
+    });
+  });
 });
 
 describe('package exports (source)', () => {

@@ -166,15 +166,86 @@ describe('instanceof across copies of the package', () => {
     }
   });
 
-  it('works with errors from a real second copy of the module', async () => {
-    // A query string makes the module loader evaluate errors.ts again: new classes, same registered brand.
+  type ErrorsModule = typeof import('./errors.ts');
+  /** One instance of every error class, made by the given copy of the module. */
+  function everyError(m: ErrorsModule): Record<string, RetrySafeError> {
+    return {
+      RetrySafeError: new m.RetrySafeError(m.ErrorCode.Configuration, 'base'),
+      PayloadMismatchError: new m.PayloadMismatchError('sha256:bbbb', record),
+      InFlightError: new m.InFlightError(record),
+      WaitTimeoutError: new m.WaitTimeoutError(record, 10),
+      OutcomeUnknownError: new m.OutcomeUnknownError(record),
+      LeaseLostError: new m.LeaseLostError(record.key, 1, record),
+      StoreUnavailableError: new m.StoreUnavailableError('down', new Error('x')),
+      InvalidKeyInputError: new m.InvalidKeyInputError('bad'),
+      PayloadTooLargeError: new m.PayloadTooLargeError('payload', 10, 5, 'maxPayloadBytes'),
+      AttemptTimeoutError: new m.AttemptTimeoutError(record.key, 1, 10),
+      LookupTimeoutError: new m.LookupTimeoutError(record.key, 10),
+      ConfigurationError: new m.ConfigurationError('bad option'),
+      OperationFailedError: new m.OperationFailedError(failure, record, false),
+      TombstoneReplayError: new m.TombstoneReplayError(record),
+      OverrideRefusedError: new m.OverrideRefusedError('refused'),
+      ResolveRefusedError: new m.ResolveRefusedError('refused'),
+    };
+  }
+  const errorClasses = (m: ErrorsModule): [string, typeof RetrySafeError][] =>
+    Object.entries(m).filter(
+      (entry): entry is [string, typeof RetrySafeError] =>
+        typeof entry[1] === 'function' &&
+        (entry[1] === m.RetrySafeError ||
+          Object.prototype.isPrototypeOf.call(m.RetrySafeError.prototype, entry[1].prototype)),
+    );
+
+  it('every error class answers instanceof for errors from a real second copy as for its own', async () => {
+    // A query string makes the module loader evaluate errors.ts again: new classes, same registered brands.
     const specifier = './errors.ts?second-copy';
-    const copy = (await import(/* @vite-ignore */ specifier)) as typeof import('./errors.ts');
-    expect(copy.RetrySafeError).not.toBe(RetrySafeError);
-    const error = new copy.PayloadMismatchError('sha256:bbbb', record);
-    expect(error instanceof RetrySafeError).toBe(true);
-    expect(error instanceof PayloadMismatchError).toBe(false);
-    expect(new PayloadMismatchError('sha256:bbbb', record) instanceof copy.RetrySafeError).toBe(true);
+    const copy = (await import(/* @vite-ignore */ specifier)) as ErrorsModule;
+    const own = await import('./errors.ts');
+    expect(copy.OutcomeUnknownError).not.toBe(own.OutcomeUnknownError);
+    const classes = errorClasses(own);
+    // The table above covers every exported error class.
+    expect(Object.keys(everyError(own)).sort()).toEqual(classes.map(([name]) => name).sort());
+    const checked: string[] = [];
+    for (const [maker, other] of [
+      [own, copy],
+      [copy, own],
+    ] as const) {
+      for (const [made, error] of Object.entries(everyError(maker))) {
+        for (const [name] of classes) {
+          const sameCopy = error instanceof (maker[name as keyof ErrorsModule] as typeof RetrySafeError);
+          const otherCopy = error instanceof (other[name as keyof ErrorsModule] as typeof RetrySafeError);
+          expect(otherCopy, `${made} instanceof ${name} of the other copy`).toBe(sameCopy);
+          if (sameCopy) checked.push(`${made}:${name}`);
+        }
+      }
+    }
+    expect(checked).toContain('OutcomeUnknownError:OutcomeUnknownError');
+    expect(checked).toContain('WaitTimeoutError:InFlightError');
+    expect(checked).not.toContain('InFlightError:WaitTimeoutError');
+    expect(checked).not.toContain('OutcomeUnknownError:LeaseLostError');
+  });
+
+  it('a subclass of your own keeps ordinary prototype semantics', async () => {
+    const specifier = './errors.ts?third-copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as ErrorsModule;
+    class PagedUnknown extends OutcomeUnknownError {}
+    const mine = new PagedUnknown(record);
+    expect(mine instanceof PagedUnknown).toBe(true);
+    expect(mine instanceof copy.OutcomeUnknownError).toBe(true);
+    expect(mine instanceof copy.RetrySafeError).toBe(true);
+    expect(new OutcomeUnknownError(record) instanceof PagedUnknown).toBe(false);
+    expect(new copy.OutcomeUnknownError(record) instanceof PagedUnknown).toBe(false);
+  });
+
+  it('code is the same string in every copy, so branching on it needs no class', async () => {
+    const specifier = './errors.ts?fourth-copy';
+    const copy = (await import(/* @vite-ignore */ specifier)) as ErrorsModule;
+    expect(copy.ErrorCode).toEqual(ErrorCode);
+    const ours = everyError(await import('./errors.ts'));
+    for (const [name, error] of Object.entries(everyError(copy))) {
+      expect(error.code, name).toBe(ours[name]?.code);
+      expect(JSON.parse(JSON.stringify(error)), name).toMatchObject({ code: error.code });
+    }
   });
 
   it('keeps the brand out of sight: a non-enumerable, read-only own symbol', () => {

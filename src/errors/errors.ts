@@ -1,6 +1,11 @@
 import type { IdempotencyRecord, RecordState } from '../machine/record.ts';
 
+/** Marks every retrysafe error, whichever copy of the package made it (older copies set only this one). */
 const BRAND = Symbol.for('retrysafe.error');
+/** On an error: the class brands of its whole chain (`['retrysafe.WaitTimeoutError', 'retrysafe.InFlightError', ...]`). */
+const CLASS_BRANDS: unique symbol = Symbol.for('retrysafe.error.classes');
+/** On each retrysafe error class (own static): its brand, the same string in every copy of the package. */
+const CLASS_BRAND: unique symbol = Symbol.for('retrysafe.error.class');
 
 /** Every error retrysafe raises carries one of these codes. */
 export const ErrorCode = {
@@ -74,7 +79,9 @@ export function summarizeRecord(record: IdempotencyRecord): RecordSummary {
 
 /**
  * Base class of every error retrysafe raises. `instanceof` works across duplicate installs of the
- * package because the check uses a registered symbol, not the class identity.
+ * package, for this class and every subclass, because the check uses registered symbols, not the class
+ * identity. A subclass of your own keeps ordinary prototype semantics. `code` is the other way to
+ * branch: a plain string, the same in every copy and every version, and it survives serialization.
  *
  * An error carries a summary of its record (`record`: state, attempt, fingerprints), never the stored
  * request or result: errors are logged, serialized and shown to whoever collided on a key, and the stored
@@ -106,6 +113,7 @@ export class RetrySafeError extends Error {
     this.#record = options.record;
     this.record = options.record === undefined ? undefined : summarizeRecord(options.record);
     Object.defineProperty(this, BRAND, { value: true });
+    Object.defineProperty(this, CLASS_BRANDS, { value: Object.freeze(classBrands(new.target)) });
   }
 
   /**
@@ -116,11 +124,30 @@ export class RetrySafeError extends Error {
     return this.#record;
   }
 
+  static readonly [CLASS_BRAND]: string = 'retrysafe.RetrySafeError';
+
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
-    // Subclasses keep ordinary prototype semantics; the brand only widens the base class check.
-    return this === RetrySafeError || Function.prototype[Symbol.hasInstance].call(this, value);
+    if (this === RetrySafeError || Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    // A class of ours (its own brand, not one inherited by a user's subclass) also recognises errors made
+    // by another copy of the package whose chain carries the same brand.
+    if (!Object.hasOwn(this, CLASS_BRAND)) return false;
+    const brands: unknown = (value as { [CLASS_BRANDS]?: unknown })[CLASS_BRANDS];
+    return Array.isArray(brands) && brands.includes((this as { [CLASS_BRAND]: string })[CLASS_BRAND]);
   }
+}
+
+/** The brands of `target` and every class above it that has one of its own. */
+function classBrands(target: object): string[] {
+  const brands: string[] = [];
+  for (
+    let current: object | null = target;
+    current !== null;
+    current = Object.getPrototypeOf(current) as object | null
+  ) {
+    if (Object.hasOwn(current, CLASS_BRAND)) brands.push((current as { [CLASS_BRAND]: string })[CLASS_BRAND]);
+  }
+  return brands;
 }
 
 /**
@@ -143,6 +170,7 @@ function causeText(cause: unknown): string {
 
 /** The key exists with a different payload fingerprint; nothing was sent. */
 export class PayloadMismatchError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.PayloadMismatchError';
   /** Fingerprint of the payload that was refused. */
   readonly fingerprint: string;
   constructor(fingerprint: string, record: IdempotencyRecord) {
@@ -158,6 +186,7 @@ export class PayloadMismatchError extends RetrySafeError {
 
 /** Another attempt holds a live lease on the key and waiting was not allowed. */
 export class InFlightError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.InFlightError';
   constructor(record: IdempotencyRecord, message?: string, code: ErrorCode = ErrorCode.InFlight) {
     super(code, message ?? `key ${record.key} is in flight (attempt ${record.attempt})`, { record });
   }
@@ -165,6 +194,7 @@ export class InFlightError extends RetrySafeError {
 
 /** Waiting for the in-flight owner took longer than the operation's `waitMs`. */
 export class WaitTimeoutError extends InFlightError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.WaitTimeoutError';
   constructor(record: IdempotencyRecord, waitedMs: number) {
     super(
       record,
@@ -179,6 +209,7 @@ export class WaitTimeoutError extends InFlightError {
  * lookup or a person (`resolve`) settles it.
  */
 export class OutcomeUnknownError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.OutcomeUnknownError';
   constructor(record: IdempotencyRecord, message?: string, options?: ErrorOptions) {
     super(
       ErrorCode.OutcomeUnknown,
@@ -193,6 +224,7 @@ export class OutcomeUnknownError extends RetrySafeError {
 
 /** This attempt's lease was taken over; its late write was refused and kept as evidence. */
 export class LeaseLostError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.LeaseLostError';
   constructor(key: string, attempt: number, record: IdempotencyRecord | undefined, options?: ErrorOptions) {
     super(
       ErrorCode.LeaseLost,
@@ -205,6 +237,7 @@ export class LeaseLostError extends RetrySafeError {
 
 /** The store could not be reached or failed; no downstream call was made (fail closed). */
 export class StoreUnavailableError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.StoreUnavailableError';
   constructor(message: string, cause: unknown) {
     super(ErrorCode.StoreUnavailable, message, { cause });
   }
@@ -212,6 +245,7 @@ export class StoreUnavailableError extends RetrySafeError {
 
 /** Key or payload input that cannot be canonicalized, or is out of bounds. Nothing was reserved. */
 export class InvalidKeyInputError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.InvalidKeyInputError';
   /** JSON-pointer-like path of the offending value, `''` for the root. */
   readonly path: string;
   constructor(message: string, path = '') {
@@ -225,6 +259,7 @@ export class InvalidKeyInputError extends RetrySafeError {
  * (`maxPayloadBytes`, `maxResultBytes`). Nothing was reserved, sent or stored.
  */
 export class PayloadTooLargeError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.PayloadTooLargeError';
   /** UTF-8 bytes of the canonical form. */
   readonly bytes: number;
   readonly limit: number;
@@ -243,6 +278,7 @@ export class PayloadTooLargeError extends RetrySafeError {
  * is recorded `unknown` (no answer) and reconciled as usual (SEMANTICS.md, invariant 13).
  */
 export class AttemptTimeoutError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.AttemptTimeoutError';
   readonly timeoutMs: number;
   constructor(key: string, attempt: number, timeoutMs: number) {
     super(
@@ -255,6 +291,7 @@ export class AttemptTimeoutError extends RetrySafeError {
 
 /** The reason a lookup's `signal` is aborted with past `lookupTimeoutMs`; the lookup then answers unknown. */
 export class LookupTimeoutError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.LookupTimeoutError';
   readonly timeoutMs: number;
   constructor(key: string, timeoutMs: number) {
     super(
@@ -267,6 +304,7 @@ export class LookupTimeoutError extends RetrySafeError {
 
 /** An operation or store was declared with options that cannot work. */
 export class ConfigurationError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.ConfigurationError';
   constructor(message: string) {
     super(ErrorCode.Configuration, message);
   }
@@ -285,6 +323,7 @@ export interface FailureSummary {
  * original error as `cause`; replays carry only the stored `failure` summary.
  */
 export class OperationFailedError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.OperationFailedError';
   readonly failure: FailureSummary;
   readonly replayed: boolean;
   constructor(failure: FailureSummary, record: IdempotencyRecord, replayed: boolean, cause?: unknown) {
@@ -303,6 +342,7 @@ export class OperationFailedError extends RetrySafeError {
  * refused) but the full result is gone. Declare `onTombstone` to turn the summary into a value.
  */
 export class TombstoneReplayError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.TombstoneReplayError';
   constructor(record: IdempotencyRecord) {
     super(
       ErrorCode.TombstoneReplay,
@@ -317,6 +357,7 @@ export class TombstoneReplayError extends RetrySafeError {
 
 /** An override request or approval was refused (for example: approver is the requester). */
 export class OverrideRefusedError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.OverrideRefusedError';
   constructor(message: string, record?: IdempotencyRecord) {
     super(ErrorCode.OverrideRefused, message, { record });
   }
@@ -324,6 +365,7 @@ export class OverrideRefusedError extends RetrySafeError {
 
 /** A manual or reconciler resolution was refused: the record is not unknown (or lapsed) at that attempt. */
 export class ResolveRefusedError extends RetrySafeError {
+  static override readonly [CLASS_BRAND]: string = 'retrysafe.ResolveRefusedError';
   constructor(message: string, record?: IdempotencyRecord) {
     super(ErrorCode.ResolveRefused, message, { record });
   }
