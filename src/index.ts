@@ -31,7 +31,8 @@ export type {
   ReconcileOptions,
   ReconcileOutcome,
 } from './executor/batch-reconcile.ts';
-export { channels, type ChannelName } from './diagnostics.ts';
+export { channels, subscribe, type ChannelName, type MessageOf } from './diagnostics.ts';
+export type * from './diagnostic-messages.ts';
 export * from './errors/errors.ts';
 export { canonicalize, type JsonValue } from './keys/canonicalize.ts';
 export { fingerprint, FINGERPRINT_PREFIX } from './keys/fingerprint.ts';

@@ -40,6 +40,7 @@ import {
   type ResolvePolicy,
 } from './resolution.ts';
 import { run } from './run.ts';
+import { traced } from './traced-call.ts';
 
 export type { Resolution, ResolutionRequest, ResolvePolicy } from './resolution.ts';
 
@@ -317,7 +318,10 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
       };
     };
     // Async so that bad input rejects like every other failure instead of throwing synchronously.
-    const wrapped = async (input: I): Promise<RunResult<T>> => execute(prepare(input));
+    const wrapped = async (input: I): Promise<RunResult<T>> => {
+      const call = prepare(input);
+      return traced(call, () => execute(call));
+    };
     return Object.assign(wrapped, {
       id,
       keyOf: (input: I) => prepare(input).key,
