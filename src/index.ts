@@ -57,4 +57,12 @@ export {
 } from './machine/reconcile-plan.ts';
 export * from './machine/record.ts';
 export type * from './stores/types.ts';
+export {
+  createStoreRegistry,
+  storeRegistry,
+  type OpenStoreContext,
+  type StoreAddress,
+  type StoreKind,
+  type StoreRegistry,
+} from './stores/registry.ts';
 export { ReplicaAcknowledgementError } from './stores/replica-acknowledgement.ts';

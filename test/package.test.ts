@@ -42,6 +42,27 @@ describe.runIf(existsSync('dist/index.js'))('package exports (built)', () => {
     expect(JSON.parse(loaded)).toEqual({ before: [], after: ['better-sqlite3'] });
   });
 
+  it('the store registry parses every address without a driver and loads only the one it opens', () => {
+    const loaded = node(
+      `import { createRequire } from 'node:module';
+       import { mkdtempSync, rmSync } from 'node:fs';
+       import { tmpdir } from 'node:os';
+       import { join } from 'node:path';
+       const require = createRequire(import.meta.url);
+       const drivers = () => ['better-sqlite3', 'pg', 'ioredis'].filter((d) => require.cache[require.resolve(d)] !== undefined);
+       const { storeRegistry } = await import('retrysafe');
+       for (const a of ['sqlite:./x.db', 'postgres://u@h/db', 'redis://h']) storeRegistry.parse(a);
+       const before = drivers();
+       const dir = mkdtempSync(join(tmpdir(), 'retrysafe-registry-'));
+       const store = await storeRegistry.open('sqlite:./x.db', { cwd: dir });
+       await store.migrate();
+       console.log(JSON.stringify({ before, after: drivers() }));
+       await store.close();
+       rmSync(dir, { recursive: true, force: true });`,
+    );
+    expect(JSON.parse(loaded)).toEqual({ before: [], after: ['better-sqlite3'] });
+  });
+
   it('every error class of one installed copy recognises errors made by another', () => {
     // Two copies of the built package in separate folders, as two installs are.
     const answers = JSON.parse(

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { retrysafe, type RetrySafe, type Store } from '../index.ts';
 import { UsageError } from './args.ts';
 import { loadConfig, type CliConfig } from './config.ts';
-import { describeAddress, parseStoreAddress, type StoreAddress } from './store-address.ts';
+import { storeRegistry } from '../stores/registry.ts';
+import { describeAddress, parseStoreAddress } from './store-address.ts';
 
 /** Options every store command takes. */
 export interface StoreOptions {
@@ -22,6 +22,8 @@ export interface Session {
 }
 
 const DEFAULT_NAMESPACE = 'retrysafe-cli';
+/** One command at a time needs few connections. */
+const CLI_POOL_SIZE = 2;
 
 /**
  * Opens the store named by `--store`, else the config file's `client` or `store`, else
@@ -50,11 +52,14 @@ export async function openSession(
   let where: string;
   if (typeof chosen === 'string') {
     const parsed = parseStoreAddress(chosen);
-    if (parsed.kind === 'sqlite' && !purpose.migrating && !existsSync(path.resolve(cwd, parsed.path))) {
-      throw new UsageError(`no SQLite database at ${parsed.path}: run \`retrysafe migrate\` first`);
-    }
-    store = await createStore(parsed, options.allowVolatile, cwd);
     where = describeAddress(parsed);
+    const context = { cwd, allowVolatile: options.allowVolatile, maxConnections: CLI_POOL_SIZE };
+    const file = storeRegistry.file(parsed, context);
+    if (file !== undefined && !purpose.migrating && !existsSync(file)) {
+      throw new UsageError(`no database at ${where}: run \`retrysafe migrate\` first`);
+    }
+    // The registry loads the chosen store's module (and its driver) only now.
+    store = await storeRegistry.open(parsed, context);
   } else {
     store = chosen;
     where = chosen.name;
@@ -62,36 +67,6 @@ export async function openSession(
   const rs = retrysafe({ store, namespace: config.namespace ?? DEFAULT_NAMESPACE, migrate: false });
   for (const definition of config.operations ?? []) rs.operation(definition);
   return { rs, store, where, close: closer(store, config) };
-}
-
-/** Creates a store from an address; each store module (and its driver) is loaded only when chosen. */
-async function createStore(address: StoreAddress, allowVolatile: boolean, cwd: string): Promise<Store> {
-  switch (address.kind) {
-    case 'sqlite': {
-      const { sqliteStore } = await import('../stores/sqlite/index.ts');
-      return sqliteStore({
-        path: path.resolve(cwd, address.path),
-        ...(address.tablePrefix === undefined ? {} : { tablePrefix: address.tablePrefix }),
-      });
-    }
-    case 'postgres': {
-      const { postgresStore } = await import('../stores/postgres/index.ts');
-      return postgresStore({
-        connectionString: address.connectionString,
-        max: 2,
-        ...(address.schema === undefined ? {} : { schema: address.schema }),
-        ...(address.tablePrefix === undefined ? {} : { tablePrefix: address.tablePrefix }),
-      });
-    }
-    case 'redis': {
-      const { redisStore } = await import('../stores/redis/index.ts');
-      return redisStore({
-        url: address.url,
-        allowVolatile,
-        ...(address.keyPrefix === undefined ? {} : { keyPrefix: address.keyPrefix }),
-      });
-    }
-  }
 }
 
 function closer(store: Store, config: CliConfig): () => Promise<void> {
