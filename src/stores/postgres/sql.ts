@@ -96,9 +96,12 @@ function fenced(n: Names, set: string, where: string, audit: string): string {
 
 const INSERT_AUDIT = (n: Names): string => `INSERT INTO ${n.audit} (key, at, event, attempt, actor, detail)`;
 
-/** Lapsed as `decide` reads it: `now >= leaseUntil`. */
+// Server-side mirrors of the machine's rules (the store contract's model test pins them to it).
+/** Mirrors isLapsed (src/machine/lapse.ts) on an in-flight `old`: past its lease end, or none at all. */
 const LAPSED = `(old.lease_until IS NULL OR clock.now >= old.lease_until)`;
+/** Mirrors holds (src/machine/transitions.ts): the fence of every holder's write. */
 const HOLDER = `old.attempt = $2::bigint AND old.lease_owner = $3::text AND old.state = 'in_flight'`;
+/** Mirrors isUnsettled (src/machine/lapse.ts): unknown, or lapsed in flight, at exactly attempt $2. */
 const UNSETTLED = `old.attempt = $2::bigint AND (old.state = 'unknown' OR (old.state = 'in_flight' AND ${LAPSED}))`;
 const NOT_EXPIRED = (alias: string): string =>
   `NOT (${alias}.expires_at IS NOT NULL AND clock.now >= ${alias}.expires_at)`;

@@ -180,7 +180,7 @@ export function overridesContract({ store }: ContractContext): void {
       leaseMs: HOUR_MS,
       reason: 'lookup: absent',
     });
-    if (!('lease' in reclaimed)) throw new Error('expected the reclaim to apply');
+    if (!reclaimed.ok) throw new Error('expected the reclaim to apply');
     expect(reclaimed.record).toMatchObject({ overrideFingerprint: null, overrideAttempt: null });
     await store().settle(reclaimed.lease, settlement({ state: 'failed', result: '{}', reason: 'declined' }));
     const refused = await notReserved(store(), beginRequest(key(), { fingerprint: fp('b') }));

@@ -7,6 +7,8 @@ import type { BeginRequest, Lease, Settlement, Store } from '../../stores/types.
 /** What every section of the contract gets: the store under test (created once per describe). */
 export interface ContractContext {
   readonly store: () => Store;
+  /** The suite's `eraseLeaseEnd` hook, when the store's test gives one (`StoreContractOptions`). */
+  readonly eraseLeaseEnd?: ((key: string) => Promise<void>) | undefined;
 }
 
 /** An hour: long enough that nothing in a test expires or lapses unless the test means it to. */
