@@ -6,7 +6,14 @@ import { RecordState, type IdempotencyRecord } from './record.ts';
  * stores/redis/scripts/lib.lua) name these functions and the store contract's model test pins them.
  */
 
-/** An in-flight record whose holder still holds its lease at `now` (`decide` waits for it). */
+/**
+ * An in-flight record whose holder still holds its lease at `now` (`decide` waits for it).
+ *
+ * @example
+ * ```ts
+ * if (isLeaseLive(record, now)) await sleep(record.leaseUntil - now);
+ * ```
+ */
 export function isLeaseLive(
   record: IdempotencyRecord,
   now: number,
@@ -17,6 +24,11 @@ export function isLeaseLive(
 /**
  * In flight with a lease that has run out (`now >= leaseUntil`), or with no lease end at all: an
  * in-flight record without one (a damaged or hand-edited row) has no holder anyone could wait for.
+ *
+ * @example
+ * ```ts
+ * isLapsed({ ...record, state: 'in_flight', leaseUntil: null }, Date.now()); // true
+ * ```
  */
 export function isLapsed(record: IdempotencyRecord, now: number): boolean {
   return record.state === RecordState.InFlight && !isLeaseLive(record, now);

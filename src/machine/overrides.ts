@@ -62,6 +62,12 @@ export function overrideRefusal(
  * Why `approvedBy` cannot approve `pending` (the request with id `id`, undefined when there is none) on
  * `record`, its key's current record, at store time `now`; undefined when the approval applies. A
  * request from before requests kept their attempt (attempt 0) is bound by generation only.
+ *
+ * @example
+ * ```ts
+ * approvalRefusal(request.id, request, request.requestedBy, record, now);
+ * // { code: 'same_approver', id: request.id, requestedBy: request.requestedBy }
+ * ```
  */
 export function approvalRefusal(
   id: string,

@@ -38,7 +38,14 @@ export function refusalText(refusal: OverrideRefusal): string {
   }
 }
 
-/** A refused override answer: the refusal and its words. */
+/**
+ * A refused override answer: the refusal and its words, as every store returns it.
+ *
+ * @example
+ * ```ts
+ * return refused({ code: 'duplicate_request', id: input.id }); // from a Store's requestOverride
+ * ```
+ */
 export function refused(refusal: OverrideRefusal): Extract<OverrideAnswer, { ok: false }> {
   return { ok: false, refusal, reason: refusalText(refusal) };
 }

@@ -307,6 +307,7 @@ export function statements(n: Names): Statements {
   const requestOverride = `WITH
     old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    -- Mirrors overrideRefusal (src/machine/overrides.ts); on a refusal the store runs it to say why.
     eligible AS (
       SELECT old.* FROM old, clock
       WHERE old.state IN ('succeeded', 'failed') AND old.fingerprint <> $3::text AND ${NOT_EXPIRED('old')}
@@ -338,6 +339,7 @@ export function statements(n: Names): Statements {
       SELECT r.* FROM ${n.records} AS r WHERE r.key = (SELECT key FROM pending) FOR UPDATE
     ),
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    -- Mirrors approvalRefusal (src/machine/overrides.ts); on a refusal the store runs it to say why.
     allowed AS (
       SELECT pending.id FROM pending, old, clock
       WHERE pending.status = 'pending' AND pending.requested_by <> $2::text
