@@ -2,30 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { expect } from './expect.ts';
 import { it } from './runner.ts';
 import { decide } from '../../machine/decide.ts';
-import type { OverrideRequestInput } from '../../stores/types.ts';
 import {
   beginRequest,
   current,
   fp,
   HOUR_MS,
   notReserved,
+  overrideInput,
   reserve,
   scope,
   settled,
   settlement,
   type ContractContext,
 } from './support.ts';
-
-function overrideInput(key: string, overrides: Partial<OverrideRequestInput> = {}): OverrideRequestInput {
-  return {
-    id: randomUUID(),
-    key,
-    fingerprint: fp('b'),
-    requestedBy: 'alice',
-    reason: 'the amount was wrong; charge the corrected amount',
-    ...overrides,
-  };
-}
 
 /** Reviewed overrides: the only way a different payload reuses a key, and only once. */
 export function overridesContract({ store }: ContractContext): void {

@@ -158,6 +158,18 @@ local function rekey_detail(stored, rec, evidence_json, base)
   return cjson.encode(base)
 end
 
+-- The provider-key part of reclaimedRecord and endedRecord (src/machine/transitions.ts): a new
+-- generation starts with no evidence and a new createdAt; otherwise the evidence given replaces the old.
+local function apply_key_evidence(rec, stored, new_generation, evidence, now)
+  if new_generation then
+    rec.generation = stored.generation + 1
+    rec.keyEvidence = nil
+    rec.createdAt = now
+  elseif evidence ~= nil then
+    rec.keyEvidence = evidence
+  end
+end
+
 -- Mirrors isUnsettled (src/machine/lapse.ts): unknown or lapsed in_flight at exactly `attempt`, what
 -- reclaim, resolve and requestResolution act on.
 local function open_at(rec, attempt, now)
