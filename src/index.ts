@@ -20,6 +20,7 @@ export {
   type LookupContext,
   type OperationPolicy,
 } from './executor/policy.ts';
+export { systemClock, type Clock } from './clock.ts';
 export { defaultClassify } from './executor/outcome.ts';
 export { normalizeActor } from './executor/actor.ts';
 export { payloadMatches } from './executor/overrides.ts';
@@ -56,6 +57,14 @@ export {
   type ReconcilePolicy,
 } from './machine/reconcile-plan.ts';
 export * from './machine/record.ts';
+export { isLapsed, isLeaseLive, needsAttention } from './machine/lapse.ts';
+export {
+  approvalRefusal,
+  overrideRefusal,
+  type OverrideRefusal,
+  type OverrideRefusalCode,
+} from './machine/overrides.ts';
+export { refused, refusalText } from './stores/refusals.ts';
 export type * from './stores/types.ts';
 export {
   createStoreRegistry,

@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { checkedClock, type Clock } from '../../clock.ts';
 import { ConfigurationError } from '../../errors/errors.ts';
 import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../../machine/record.ts';
 import type {
@@ -9,6 +10,7 @@ import type {
   GcSummary,
   Lease,
   ListFilter,
+  OverrideAnswer,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -38,6 +40,12 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Prefix of the store's tables: letters, digits and underscores. Default `retrysafe_`. */
   readonly tablePrefix?: string;
+  /**
+   * The clock every transition reads (leases, TTLs, tombstones, record times), for tests that move time
+   * instead of sleeping; give `retrysafe({ clock })` the same one. Every process sharing the file must
+   * agree on time, so outside tests leave it out. @default the process clock (`Date.now()`)
+   */
+  readonly clock?: Clock;
 }
 
 const DEFAULT_LIST_LIMIT = 100;
@@ -66,6 +74,7 @@ export class SqliteStore implements Store {
   readonly #db: SqliteDatabase;
   readonly #ownsDatabase: boolean;
   readonly #tables: Tables;
+  readonly #clock: Clock;
   #ready: { statements: Statements; operations: SqliteOperations } | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -74,6 +83,7 @@ export class SqliteStore implements Store {
       throw new ConfigurationError('sqliteStore needs exactly one of `path` or `database`');
     }
     this.#tables = tablesFor(options.tablePrefix ?? 'retrysafe_');
+    this.#clock = checkedClock(options.clock, 'sqliteStore');
     const synchronous = options.synchronous ?? 'FULL';
     if (!SYNCHRONOUS.includes(synchronous)) {
       throw new ConfigurationError(
@@ -156,16 +166,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  requestOverride(
-    input: OverrideRequestInput,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {
     return promised(() => this.#prepare().operations.requestOverride(input));
   }
 
-  approveOverride(
-    id: string,
-    approvedBy: string,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer> {
     return promised(() => this.#prepare().operations.approveOverride(id, approvedBy));
   }
 
@@ -215,7 +220,7 @@ export class SqliteStore implements Store {
     }
     assertKnownVersion(version);
     const statements = new Statements(this.#db, this.#tables);
-    this.#ready = { statements, operations: new SqliteOperations(this.#db, statements) };
+    this.#ready = { statements, operations: new SqliteOperations(this.#db, statements, this.#clock) };
     return this.#ready;
   }
 }
