@@ -81,6 +81,9 @@ async function createStore(address: StoreAddress, allowVolatile: boolean, cwd: s
         max: 2,
         ...(address.schema === undefined ? {} : { schema: address.schema }),
         ...(address.tablePrefix === undefined ? {} : { tablePrefix: address.tablePrefix }),
+        ...(address.allowAsynchronousStandbys === undefined
+          ? {}
+          : { allowAsynchronousStandbys: address.allowAsynchronousStandbys }),
       });
     }
     case 'redis': {
@@ -89,6 +92,13 @@ async function createStore(address: StoreAddress, allowVolatile: boolean, cwd: s
         url: address.url,
         allowVolatile,
         ...(address.keyPrefix === undefined ? {} : { keyPrefix: address.keyPrefix }),
+        ...(address.replicaAcks === undefined ? {} : { replicaAcks: address.replicaAcks }),
+        ...(address.replicaAckTimeoutMs === undefined
+          ? {}
+          : { replicaAckTimeoutMs: address.replicaAckTimeoutMs }),
+        ...(address.allowUnacknowledgedReplicas === undefined
+          ? {}
+          : { allowUnacknowledgedReplicas: address.allowUnacknowledgedReplicas }),
       });
     }
   }

@@ -9,15 +9,36 @@ export type StoreAddress =
       readonly connectionString: string;
       readonly schema?: string;
       readonly tablePrefix?: string;
+      /** `postgresStore({ allowAsynchronousStandbys })`. */
+      readonly allowAsynchronousStandbys?: boolean;
     }
-  | { readonly kind: 'redis'; readonly url: string; readonly keyPrefix?: string };
+  | {
+      readonly kind: 'redis';
+      readonly url: string;
+      readonly keyPrefix?: string;
+      /** `redisStore({ replicaAcks })`. */
+      readonly replicaAcks?: number;
+      /** `redisStore({ replicaAckTimeoutMs })`. */
+      readonly replicaAckTimeoutMs?: number;
+      /** `redisStore({ allowUnacknowledgedReplicas })`. */
+      readonly allowUnacknowledgedReplicas?: boolean;
+    };
 
 /**
  * Parses a store address:
  * - `sqlite:./path.db` (also `sqlite://./path.db`, `sqlite:///abs/path.db`), optional `?prefix=<table prefix>`;
- * - `postgres://user@host:5432/db` or `postgresql://…`, optional `?schema=<schema>&prefix=<table prefix>`;
- * - `redis://host:6379/0` or `rediss://…`, optional `?prefix=<key prefix>`.
- * The retrysafe parameters are taken out before the rest is handed to the driver.
+ * - `postgres://user@host:5432/db` or `postgresql://…`, optional `?schema=<schema>&prefix=<table prefix>`
+ *   and `allowAsynchronousStandbys=true`;
+ * - `redis://host:6379/0` or `rediss://…`, optional `?prefix=<key prefix>`, `replicaAcks=<n>`,
+ *   `replicaAckTimeoutMs=<ms>` and `allowUnacknowledgedReplicas=true`.
+ * The retrysafe parameters (named as the store options they set) are taken out before the rest is
+ * handed to the driver.
+ *
+ * @example
+ * ```ts
+ * parseStoreAddress('redis://h:6379?prefix=app:&replicaAcks=1')
+ * // { kind: 'redis', url: 'redis://h:6379', keyPrefix: 'app:', replicaAcks: 1 }
+ * ```
  */
 export function parseStoreAddress(text: string): StoreAddress {
   const trimmed = text.trim();
@@ -41,17 +62,29 @@ export function parseStoreAddress(text: string): StoreAddress {
     );
   }
   if (url.protocol === 'postgres:' || url.protocol === 'postgresql:') {
-    const schema = url.searchParams.get('schema');
-    const prefix = url.searchParams.get('prefix');
-    url.searchParams.delete('schema');
-    url.searchParams.delete('prefix');
-    const base = { kind: 'postgres' as const, connectionString: url.toString() };
+    const schema = take(url, 'schema');
+    const prefix = take(url, 'prefix');
+    const allowAsynchronousStandbys = booleanParameter(url, 'allowAsynchronousStandbys');
+    const base = {
+      kind: 'postgres' as const,
+      connectionString: url.toString(),
+      ...(allowAsynchronousStandbys === undefined ? {} : { allowAsynchronousStandbys }),
+    };
     return withOptional(withOptional(base, 'schema', schema), 'tablePrefix', prefix);
   }
   if (url.protocol === 'redis:' || url.protocol === 'rediss:') {
-    const prefix = url.searchParams.get('prefix');
-    url.searchParams.delete('prefix');
-    return withOptional({ kind: 'redis', url: url.toString() }, 'keyPrefix', prefix);
+    const prefix = take(url, 'prefix');
+    const replicaAcks = integerParameter(url, 'replicaAcks', 0);
+    const replicaAckTimeoutMs = integerParameter(url, 'replicaAckTimeoutMs', 1);
+    const allowUnacknowledgedReplicas = booleanParameter(url, 'allowUnacknowledgedReplicas');
+    const base = {
+      kind: 'redis' as const,
+      url: url.toString(),
+      ...(replicaAcks === undefined ? {} : { replicaAcks }),
+      ...(replicaAckTimeoutMs === undefined ? {} : { replicaAckTimeoutMs }),
+      ...(allowUnacknowledgedReplicas === undefined ? {} : { allowUnacknowledgedReplicas }),
+    };
+    return withOptional(base, 'keyPrefix', prefix);
   }
   throw new UsageError(
     `unsupported store ${JSON.stringify(url.protocol.replace(/:$/, ''))}: use sqlite:PATH, postgres://… or redis://…`,
@@ -83,6 +116,34 @@ export function describeAddress(address: StoreAddress): string {
       return url.toString();
     }
   }
+}
+
+/** Takes a retrysafe parameter out of the URL (the driver never sees it); null when absent. */
+function take(url: URL, name: string): string | null {
+  const values = url.searchParams.getAll(name);
+  url.searchParams.delete(name);
+  if (values.length > 1) throw new UsageError(`store parameter ${name} is given ${values.length} times`);
+  return values[0] ?? null;
+}
+
+function booleanParameter(url: URL, name: string): boolean | undefined {
+  const value = take(url, name);
+  if (value === null) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new UsageError(`store parameter ${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+function integerParameter(url: URL, name: string, min: number): number | undefined {
+  const value = take(url, name);
+  if (value === null) return undefined;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min) {
+    throw new UsageError(
+      `store parameter ${name} must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return number;
 }
 
 function known(params: URLSearchParams, allowed: readonly string[], kind: string): void {
