@@ -326,8 +326,20 @@ export async function runCombination(
       );
     }
     if (counts.wrong.length > 20) violations.push(`... and ${counts.wrong.length - 20} more operations`);
-    if (audit !== undefined && audit.lateWrites < staleHolders) {
-      violations.push(`${staleHolders} stale holders but only ${audit.lateWrites} late writes refused`);
+    if (audit !== undefined) {
+      // Per operation: every delivery told its claim was lost must have left a refused late write.
+      for (const [op, events] of outcomes) {
+        const stale = events.filter((event) => event.outcome.status === 'stale');
+        const late = audit.lateWritesByOp.get(op) ?? 0;
+        if (stale.length <= late) continue;
+        violations.push(
+          `${op}: ${stale.length} stale holders but ${late} late writes refused; stale ` +
+            JSON.stringify(
+              stale.map((e) => [e.trigger, 'detail' in e.outcome ? e.outcome.detail.slice(0, 200) : '']),
+            ) +
+            `; audit ${JSON.stringify(audit.trails.get(op) ?? [])}`,
+        );
+      }
     }
     if (stuck.size > 0)
       violations.push(`${stuck.size} operations stuck: ${JSON.stringify([...stuck].slice(0, 5))}`);

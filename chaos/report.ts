@@ -34,6 +34,8 @@ export type LongRun = Partial<Figures> & {
   readonly provider?: string;
   /** The command line the run was started with. */
   readonly command: string;
+  /** The commit its code came from (absent in runs saved before it was recorded). */
+  readonly commit?: string | null;
 };
 
 export const LONG_RUNS_DIR = join(REPO_ROOT, 'chaos', 'long-runs');
@@ -110,7 +112,7 @@ function renderLongRuns(runs: readonly LongRun[]): string {
     ...sorted.map(
       (run) =>
         `| ${run.impl} | ${run.store} | ${modeOf(run)} | ${COLUMNS.map((c) => String(run[c] ?? 'n/a')).join(' | ')} | ` +
-        `\`${run.command}\` |`,
+        `\`${run.command}\`${typeof run.commit === 'string' ? ` (at ${run.commit})` : ''} |`,
     ),
   ].join('\n');
   const name = (run: LongRun): string => `${run.impl} on ${run.store} (${modeOf(run)})`;

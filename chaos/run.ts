@@ -12,6 +12,7 @@
  * against lost writes, and `--save-failover-run` saves such a run in chaos/failover-runs/ for the
  * report's failover section.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
   if (saveIn !== undefined && rows[0] !== undefined) {
     const path = longRunFile(rows[0].impl, rows[0].store, mode, saveIn);
     await mkdir(saveIn, { recursive: true });
-    const text = JSON.stringify({ ...rows[0], command: commandLine() }, null, 2);
+    const text = JSON.stringify({ ...rows[0], command: commandLine(), commit: commitRunOn() }, null, 2);
     await writeFile(path, await format(text, { parser: 'json' }));
     log(`wrote ${path}`);
   }
@@ -149,6 +150,22 @@ async function main(): Promise<void> {
     const input = { rows, mix, command, seed, ops, workers, provider: mode };
     await writeFile(REPORT_RUN_FILE, await format(JSON.stringify(input), { parser: 'json' }));
     await writeReport(input);
+  }
+}
+
+/** The commit the run's code came from (with `+changes` when the work tree differed), or null outside git. */
+function commitRunOn(): string | null {
+  try {
+    const git = (...args: string[]): string =>
+      execFileSync('git', args, {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim();
+    const head = git('rev-parse', '--short=12', 'HEAD');
+    return git('status', '--porcelain', '--', 'src', 'chaos') === '' ? head : `${head}+changes`;
+  } catch {
+    return null;
   }
 }
 
