@@ -322,7 +322,8 @@ export async function runCombination(
               e.outcome.status,
               'detail' in e.outcome ? e.outcome.detail.slice(0, 160) : '',
             ]),
-          ),
+          ) +
+          (audit === undefined ? '' : `; audit ${JSON.stringify(audit.trails.get(op) ?? [])}`),
       );
     }
     if (counts.wrong.length > 20) violations.push(`... and ${counts.wrong.length - 20} more operations`);

@@ -213,7 +213,8 @@ const PROVIDER_SECTION = `  - \`lenient\` (the default, the harness's original p
     lags up to ${seconds(STRICT_MODES['no-native-key'].lookupLagMaxMs)} are all there is.
   - With a native key, the implementations other than retrysafe send the operation's id in the mode's key
     header (a stable key, what a careful user of that API sends); retrysafe sends its provider key (UUIDv5
-    of key and generation), declares the mode's retention (\`resendWithinMs\`) and settle delay
+    of key and generation), declares the re-send window the profile gives (\`resendWithinMs(profile)\`: the key's retention, 0 for
+    \`checkout\`, which caches only successes) and settle delay
     (\`lookupSettleMs\`), reads answers with the mode's profile from \`src/providers/\` (\`classify(stripe)\`,
     \`classify(checkout)\`, \`classify(idempotencyKeyHeader(...))\`; no-native-key: 4xx other than
     408/409/425/429 refused, the rest unknown) and looks the write up by marker in every process.`;

@@ -14,7 +14,7 @@ export interface RetrysafeAudit {
   readonly lateWrites: number;
   /** `late_write` entries per operation (operations with none are left out). */
   readonly lateWritesByOp: ReadonlyMap<string, number>;
-  /** Each operation's audit trail as `event@attempt` (to explain a violation). */
+  /** Each operation's audit trail as `event@attempt +ms detail` (to explain a violation). */
   readonly trails: ReadonlyMap<string, readonly string[]>;
 }
 
@@ -44,7 +44,10 @@ export async function auditRetrysafe(spec: StoreSpec, ops: readonly string[]): P
       const entries = await store.audit(key);
       trails.set(
         op,
-        entries.map((entry) => `${entry.event}@${entry.attempt}`),
+        entries.map(
+          (entry) =>
+            `${entry.event}@${entry.attempt} +${entry.at - (entries[0]?.at ?? 0)}ms ${entry.detail.slice(0, 240)}`,
+        ),
       );
       const late = entries.filter((entry) => entry.event === 'late_write').length;
       if (late > 0) lateWritesByOp.set(op, late);

@@ -8,6 +8,7 @@ import type { StoreName } from '../chaos/impls/types.ts';
 import { chargeBody, searchCharges } from '../chaos/provider/call.ts';
 import { KeyedRequests } from '../chaos/provider/keyed.ts';
 import { PROVIDER_MODES, STRICT_MODES, TIME_SCALE, type ProviderMode } from '../chaos/provider/modes.ts';
+import { resendWithinMs } from '../src/providers/index.ts';
 import { startProvider } from '../chaos/provider/process.ts';
 import type { Ledger } from '../chaos/provider/protocol.ts';
 import { FAILOVER_RUNS_DIR, longRunFile, readLongRuns, renderReport } from '../chaos/report.ts';
@@ -195,6 +196,16 @@ describe('chaos: combinations and the report', () => {
 });
 
 describe('chaos provider: strict modes play the reference semantics', () => {
+  it('declares the re-send window a user gets from each profile: none where only successes are cached', () => {
+    // A re-send to Checkout.com after an answer nobody saw (a 5xx after the effect, not cached) charges
+    // again: the mode once declared the key's retention and charged an order twice (seed 7, 300 ops).
+    expect(STRICT_MODES.checkout.resendWithinMs).toBe(0);
+    for (const mode of Object.values(STRICT_MODES)) {
+      const expected = mode.profile === null ? 0 : Math.round(resendWithinMs(mode.profile) / TIME_SCALE);
+      expect(mode.resendWithinMs, mode.mode).toBe(expected);
+    }
+  });
+
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'rs-chaos-provider-'));

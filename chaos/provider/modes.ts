@@ -3,6 +3,7 @@ import {
   HOUR,
   idempotencyKeyHeader,
   MINUTE,
+  resendWithinMs,
   stripe,
   type ProviderProfile,
 } from '../../src/providers/index.ts';
@@ -53,7 +54,11 @@ export interface StrictMode {
   readonly lookupLagMaxMs: number;
   /** The profile the retrysafe implementation classifies answers with (null: its own rule). */
   readonly profile: ProviderProfile | null;
-  /** What a user would declare: the provider's key retention and the lookup's settle delay. */
+  /**
+   * What a user would declare, as docs/providers.md says: the re-send window from the profile
+   * (`resendWithinMs(profile)`: the key's retention, 0 for a provider that caches only successes) and
+   * the lookup's settle delay.
+   */
   readonly resendWithinMs: number;
   readonly lookupSettleMs: number;
 }
@@ -81,7 +86,7 @@ export const STRICT_MODES: Readonly<Record<StrictMode['mode'], StrictMode>> = {
     mismatchStatus: 400,
     lookupLagMaxMs: compressed(stripeSettle),
     profile: stripe,
-    resendWithinMs: compressed(stripe.retention.floorMs ?? 24 * HOUR),
+    resendWithinMs: compressed(resendWithinMs(stripe)),
     lookupSettleMs: compressed(stripeSettle),
   },
   // Only 2xx cached; a 4xx/5xx is attempted again under the same key; 409 while in progress; mismatch
@@ -96,7 +101,8 @@ export const STRICT_MODES: Readonly<Record<StrictMode['mode'], StrictMode>> = {
     mismatchStatus: null,
     lookupLagMaxMs: compressed(checkoutSettle),
     profile: checkout,
-    resendWithinMs: compressed(checkout.retention.floorMs ?? 24 * HOUR),
+    // 0: a re-send after an answer we never saw (a 5xx after the effect, not cached) charges again.
+    resendWithinMs: compressed(resendWithinMs(checkout)),
     lookupSettleMs: compressed(checkoutSettle),
   },
   // draft-ietf-httpapi-idempotency-key-header: 400 without the key, 409 while the original runs, 422

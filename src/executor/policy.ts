@@ -100,7 +100,11 @@ export interface OperationPolicy {
   readonly retryWindowMs: number;
   /**
    * The provider honours our provider key for this long after the first request (its retention), so
-   * re-sending the same request under the same key is safe within it. 0: never re-send. @default 0
+   * re-sending the same request under the same key is safe within it. 0: never re-send. Only for a
+   * provider that replays a repeat (Stripe) or answers it from what the first request created: one that
+   * caches only successes (Checkout.com, Square) attempts a repeat again after a 5xx, so a re-send after an
+   * answer we never saw may charge twice; keep 0 and declare a lookup (`resendWithinMs(profile)` is 0 for
+   * those). @default 0
    */
   readonly resendWithinMs: number;
   /** Provider lag: a lookup's `absent` is trusted only this long after the attempt. @default 0 */
