@@ -20,6 +20,7 @@ export {
   type LookupContext,
   type OperationPolicy,
 } from './executor/policy.ts';
+export { systemClock, type Clock } from './clock.ts';
 export { defaultClassify } from './executor/outcome.ts';
 export { normalizeActor } from './executor/actor.ts';
 export { payloadMatches } from './executor/overrides.ts';

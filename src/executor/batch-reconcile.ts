@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Clock } from '../clock.ts';
 import {
   LeaseLostError,
   OperationFailedError,
@@ -67,15 +68,17 @@ export interface Declared {
 /**
  * Plans (read only) or applies reconciliation over many records at once, without the callers' inputs:
  * lookups and re-sends work from the request stored on each record. Applying touches only records still
- * unknown (or lapsed) at the planned attempt: every write is conditioned on it.
+ * unknown (or lapsed) at the planned attempt: every write is conditioned on it. Stored times are judged
+ * on `clock` (the client's): whether a lease lapsed, a key is within retention, an absent is trusted.
  */
 export async function reconcileBatch(
   store: Store,
   declared: ReadonlyMap<string, Declared>,
   options: ReconcileOptions,
+  clock: Clock,
 ): Promise<ReconcileEntry[]> {
   const records = await candidates(store, options);
-  const now = Date.now();
+  const now = clock.now();
   const plan = records.map((record) => planOne(record, declared.get(record.operation), now));
   if (options.apply !== true) return plan;
   const applied: ReconcileEntry[] = [];
@@ -90,7 +93,7 @@ export async function reconcileBatch(
             entry.action === 'wait' ||
             entry.action === 'manual'
           ? 'skipped'
-          : await applyOne(store, record, operation, entry.action);
+          : await applyOne(store, record, operation, entry.action, clock);
     applied.push({ ...entry, outcome });
     options.onProgress?.(applied.length, plan.length);
   }
@@ -186,6 +189,7 @@ async function applyOne(
   seen: IdempotencyRecord,
   operation: Declared,
   action: 'lookup' | 'resend',
+  clock: Clock,
 ): Promise<ReconcileOutcome> {
   const record = await markLapsed(store, seen);
   if (record === undefined) return 'moved';
@@ -194,7 +198,7 @@ async function applyOne(
   const payload: unknown = JSON.parse(record.request ?? 'null');
   return action === 'resend'
     ? resend(store, record, operation, payload)
-    : lookup(store, record, operation, payload);
+    : lookup(store, record, operation, payload, clock);
 }
 
 async function lookup(
@@ -202,9 +206,10 @@ async function lookup(
   record: IdempotencyRecord,
   operation: Declared,
   payload: unknown,
+  clock: Clock,
 ): Promise<ReconcileOutcome> {
   const { behaviour, policy } = operation;
-  const plan = planReconcile(record, batchPolicy(record, operation), Date.now());
+  const plan = planReconcile(record, batchPolicy(record, operation), clock.now());
   if (plan.kind !== 'lookup') return 'skipped';
   let answer;
   try {
@@ -221,13 +226,13 @@ async function lookup(
     await noteStillUnknown(store, record, 'lookup', 'unknown', reason);
     return 'unknown';
   }
-  const lookupAt = Date.now();
+  const lookupAt = clock.now();
   let resolution;
   if (answer.status === 'found') {
     resolution = foundResolution(behaviour, answer, policy.maxResultBytes);
   } else {
     // A lagging provider may not show a write yet. The batch has no store clock for an unknown record:
-    // the settle delay is judged on this process's clock, from the store's time of the last change.
+    // the settle delay is judged on the client's clock, from the store's time of the last change.
     const verdict = absentVerdict(record, plan, lookupAt);
     if (!verdict.trusted) {
       const until = new Date(verdict.trustFrom).toISOString();

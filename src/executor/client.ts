@@ -1,3 +1,4 @@
+import { checkedClock, type Clock } from '../clock.ts';
 import {
   ConfigurationError,
   InvalidKeyInputError,
@@ -141,6 +142,15 @@ export interface RetrySafeOptions {
    * @default 'evidence-or-second-person'
    */
   readonly resolvePolicy?: ResolvePolicy;
+  /**
+   * The clock batch reconciliation (`rs.reconcile`) judges stored times by: whether an in-flight
+   * record's lease lapsed, a re-send is within `resendWithinMs`, a lookup's `absent` is past
+   * `lookupSettleMs`. Calls use the store's clock for the same questions, so give a test's SQLite store
+   * the same one (`sqliteStore({ clock })`). Timers (waits, the attempt deadline, lease renewals,
+   * backoff) run on real time whatever it says. See docs/testing.md.
+   * @default the process clock (`Date.now()`)
+   */
+  readonly clock?: Clock;
 }
 
 export interface RetrySafe {
@@ -238,6 +248,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
   });
   const defaults = resolvePolicy('retrysafe defaults', options.defaults);
   const personResolves = assertResolvePolicy(options.resolvePolicy);
+  const clock = checkedClock(options.clock, 'retrysafe');
   const policyOf = (operation: string): OperationPolicy => policies.get(operation) ?? defaults;
   const policies = new Map<string, OperationPolicy>();
   const declared = new Map<string, Declared>();
@@ -413,7 +424,7 @@ export function retrysafe(options: RetrySafeOptions): RetrySafe {
     },
     reconcile: async (reconcileOptions = {}) => {
       await whenReady();
-      return reconcileBatch(store, declared, reconcileOptions);
+      return reconcileBatch(store, declared, reconcileOptions, clock);
     },
   };
 }

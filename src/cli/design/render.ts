@@ -127,6 +127,8 @@ export async function renderDesign(design: Design): Promise<string> {
     '',
     'Declare it so:',
     '',
+    // The docs examples check skips it by this marker: a skeleton, its bodies left to the reader.
+    '<!-- example: skip: a skeleton to fill in; the call, resend and lookup bodies are yours -->',
     '```ts',
     declaration(design),
     '```',

@@ -15,6 +15,7 @@ export { SCHEMA_VERSION } from './schema.ts';
  * transition is one `BEGIN IMMEDIATE` transaction. Call `migrate()` once before use (the `retrysafe`
  * client does it for you). Leases and expiry use the clock of the process that runs each transition
  * (`capabilities.serverClock` is false); processes sharing one file share one host, so they share it.
+ * A test may give it a clock it moves by hand (`clock`, the same one as `retrysafe({ clock })`).
  *
  * @example
  * ```ts

@@ -20,6 +20,7 @@ import type {
   UnknownNote,
 } from '../types.ts';
 import { leaseOf, overrideRefusal } from '../shared.ts';
+import type { Clock } from '../../clock.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
 import {
@@ -41,7 +42,8 @@ type OverrideAnswer = { ok: true; override: OverrideRequest } | { ok: false; rea
 /**
  * Every transition as one `BEGIN IMMEDIATE` transaction: the write lock is taken before the record is
  * read, so the read, the decision and the write cannot interleave with another connection's. Time is
- * read inside the transaction, after the lock is held.
+ * read inside the transaction, after the lock is held, from `clock` (the process clock unless a test
+ * gave the store its own).
  */
 export class SqliteOperations {
   readonly begin: (request: BeginRequest) => BeginResult;
@@ -57,9 +59,9 @@ export class SqliteOperations {
   readonly deleteBatch: (limit: number) => number;
   readonly compactBatch: (limit: number) => number;
 
-  constructor(db: SqliteDatabase, s: Statements) {
+  constructor(db: SqliteDatabase, s: Statements, clock: Clock) {
     const immediate = <A extends unknown[], R>(fn: (now: number, ...args: A) => R): ((...args: A) => R) => {
-      const transaction = db.transaction((...args: A) => fn(Date.now(), ...args));
+      const transaction = db.transaction((...args: A) => fn(clock.now(), ...args));
       return (...args: A) => transaction.immediate(...args);
     };
 
@@ -88,7 +90,7 @@ export class SqliteOperations {
     this.begin = (request: BeginRequest): BeginResult => {
       const seen = s.record(request.key);
       if (seen !== undefined) {
-        const now = Date.now();
+        const now = clock.now();
         if (decide(seen, request, now).kind !== 'reserve') return { reserved: false, record: seen, now };
       }
       return reserve(request);

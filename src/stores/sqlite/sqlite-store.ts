@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { checkedClock, type Clock } from '../../clock.ts';
 import { ConfigurationError } from '../../errors/errors.ts';
 import type { AuditEntry, IdempotencyRecord, OverrideRequest } from '../../machine/record.ts';
 import type {
@@ -38,6 +39,12 @@ export interface SqliteStoreOptions {
   readonly busyTimeoutMs?: number;
   /** Prefix of the store's tables: letters, digits and underscores. Default `retrysafe_`. */
   readonly tablePrefix?: string;
+  /**
+   * The clock every transition reads (leases, TTLs, tombstones, record times), for tests that move time
+   * instead of sleeping; give `retrysafe({ clock })` the same one. Every process sharing the file must
+   * agree on time, so outside tests leave it out. @default the process clock (`Date.now()`)
+   */
+  readonly clock?: Clock;
 }
 
 const DEFAULT_LIST_LIMIT = 100;
@@ -66,6 +73,7 @@ export class SqliteStore implements Store {
   readonly #db: SqliteDatabase;
   readonly #ownsDatabase: boolean;
   readonly #tables: Tables;
+  readonly #clock: Clock;
   #ready: { statements: Statements; operations: SqliteOperations } | undefined;
 
   constructor(options: SqliteStoreOptions) {
@@ -74,6 +82,7 @@ export class SqliteStore implements Store {
       throw new ConfigurationError('sqliteStore needs exactly one of `path` or `database`');
     }
     this.#tables = tablesFor(options.tablePrefix ?? 'retrysafe_');
+    this.#clock = checkedClock(options.clock, 'sqliteStore');
     const synchronous = options.synchronous ?? 'FULL';
     if (!SYNCHRONOUS.includes(synchronous)) {
       throw new ConfigurationError(
@@ -215,7 +224,7 @@ export class SqliteStore implements Store {
     }
     assertKnownVersion(version);
     const statements = new Statements(this.#db, this.#tables);
-    this.#ready = { statements, operations: new SqliteOperations(this.#db, statements) };
+    this.#ready = { statements, operations: new SqliteOperations(this.#db, statements, this.#clock) };
     return this.#ready;
   }
 }
