@@ -124,7 +124,7 @@ the invariants in every reachable state. Its transitions call the real pure mach
 look up, or blocked; trust \`absent\` only past the settle delay), the provider-key evidence an unknown
 attempt leaves (\`evidenceAfterAttempt\`) and the rekey rule (\`mayReclaim\`: a new
 generation only for a burned key after a trusted absent), and the stores' fenced transitions
-(\`src/stores/sqlite/transitions.ts\`, the same code the SQLite store runs). The attempt deadline is the
+(\`src/machine/transitions.ts\` and \`src/machine/lapse.ts\`, the same code the SQLite store runs). The attempt deadline is the
 policy's \`attemptTimeoutMs\`, applied as the lease keeper does: no renewal past it, and a call that honours
 its signal is recorded \`unknown\`. All of it sits behind one adapter (\`model/rules.ts\`), which is also where
 the mutations below are injected. Everything else is modelled (\`model/world.ts\`):

@@ -13,15 +13,14 @@ import {
   type SettledState,
 } from '../src/machine/record.ts';
 import { absentVerdict, planReconcile, type ReconcilePolicy } from '../src/machine/reconcile-plan.ts';
+import { isLapsed, isUnsettled } from '../src/machine/lapse.ts';
 import {
   endedRecord,
   holds,
-  isLapsed,
-  isUnsettled,
   mayReclaim,
   reclaimedRecord,
   unknownRecord,
-} from '../src/stores/sqlite/transitions.ts';
+} from '../src/machine/transitions.ts';
 import type { OperationPolicy } from '../src/executor/policy.ts';
 import type { Lease, ReclaimRequest } from '../src/stores/types.ts';
 
@@ -142,7 +141,7 @@ export const BEFORE_BURNED_KEYS: Rules = {
   reclaim: (record, attempt, claim, token, leaseMs, now) =>
     claim.rekey || !isUnsettled(record, attempt, now)
       ? undefined
-      : reclaimedRecord(record, { key: record.key, attempt, token, leaseMs, reason: 'reclaim' }, now),
+      : reclaimedRecord(record, { token, leaseMs }, now),
   planReconcile: planReconcileBefore,
   afterAbsent: afterAbsentBefore,
   approvalAllowed: (requestedBy, approvedBy) => requestedBy !== approvedBy,

@@ -56,5 +56,13 @@ export {
   type ReconcilePolicy,
 } from './machine/reconcile-plan.ts';
 export * from './machine/record.ts';
+export { isLapsed, isLeaseLive, needsAttention } from './machine/lapse.ts';
+export {
+  approvalRefusal,
+  overrideRefusal,
+  type OverrideRefusal,
+  type OverrideRefusalCode,
+} from './machine/overrides.ts';
+export { refused, refusalText } from './stores/refusals.ts';
 export type * from './stores/types.ts';
 export { ReplicaAcknowledgementError } from './stores/replica-acknowledgement.ts';

@@ -1,16 +1,11 @@
 import type { IdempotencyRecord } from '../index.ts';
-import { isLeaseLive } from '../machine/decide.ts';
+import { isLapsed } from '../machine/lapse.ts';
 import { formatDuration } from './duration.ts';
 import { isoTime, stateStyle, table, type Cell } from './output.ts';
 
-/** Unknown, or in flight past its lease: a record whose outcome nobody knows (SEMANTICS.md, invariant 4). */
-export function needsAttention(record: IdempotencyRecord, now: number): boolean {
-  return record.state === 'unknown' || (record.state === 'in_flight' && !isLeaseLive(record, now));
-}
-
 /** The state as an operator reads it: a lapsed lease is shown as such. */
 export function stateLabel(record: IdempotencyRecord, now: number): Cell {
-  if (record.state === 'in_flight' && needsAttention(record, now)) {
+  if (isLapsed(record, now)) {
     return { text: 'in_flight (lapsed)', style: 'red' };
   }
   return { text: record.state, style: stateStyle(record.state) };

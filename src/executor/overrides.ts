@@ -3,6 +3,7 @@ import { ConfigurationError, OverrideRefusedError } from '../errors/errors.ts';
 import { canonicalize } from '../keys/canonicalize.ts';
 import { fingerprintOfCanonical } from '../keys/fingerprint.ts';
 import type { OverrideRequest } from '../machine/record.ts';
+import { refusalText } from '../stores/refusals.ts';
 import type { Store } from '../stores/types.ts';
 import { normalizeActor } from './actor.ts';
 import { guard } from './guard.ts';
@@ -67,7 +68,7 @@ export async function approveOverride(store: Store, id: string, by: unknown): Pr
   const approvedBy = normalizeActor('by', by);
   const all = await guard(() => store.listOverrides(), 'list overrides');
   const pending = all.find((override) => override.id === id);
-  if (pending === undefined) throw new OverrideRefusedError(`there is no override request ${id}`);
+  if (pending === undefined) throw new OverrideRefusedError(refusalText({ code: 'no_request', id }));
   if (payloadMatches(pending) === false) {
     throw new OverrideRefusedError(
       `override request ${id}: its stored payload does not match its fingerprint ${pending.fingerprint}; ` +

@@ -326,7 +326,11 @@ export async function reconcile<I, T>(
   }
 }
 
-async function claim<I, T>(
+/**
+ * Claims the next attempt of an unknown (or lapsed) `record` for this call (a fenced reclaim), for the
+ * reconciliation's re-send or after a trusted absent, and for the in-call re-send (run.ts).
+ */
+export async function claim<I, T>(
   store: Store,
   call: PreparedCall<I, T>,
   record: IdempotencyRecord,

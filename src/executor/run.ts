@@ -20,7 +20,7 @@ import { perform } from './perform.ts';
 import type { PreparedCall, RunResult } from './prepared.ts';
 import { guard } from './guard.ts';
 import { replayIdentity } from './identity.ts';
-import { noteResend, reconcile, reconcilePolicy } from './reconcile.ts';
+import { claim, noteResend, reconcile, reconcilePolicy } from './reconcile.ts';
 import { waitForChange } from './wait.ts';
 
 /** A notification can be missed between reading a record and subscribing: never trust one for longer. */
@@ -131,22 +131,12 @@ async function performAndResend<I, T>(
       if (record?.state !== RecordState.Unknown || record.attempt !== lease.attempt) throw error;
       if (planReconcile(record, policy, record.updatedAt).kind !== 'resend') throw error;
       await sleep(call.policy.resendBackoffMs * 2 ** resend);
-      sentAt = Date.now();
-      const claimed = await guard(
-        () =>
-          store.reclaim({
-            key: call.key,
-            attempt: record.attempt,
-            token: randomUUID(),
-            leaseMs: call.policy.leaseMs,
-            reason: 're-send under the same provider key within its retention, in the same call',
-          }),
-        'claim a new attempt',
-      );
+      const claimed = await claim(store, call, record, {
+        reason: 're-send under the same provider key within its retention, in the same call',
+      });
       // Someone else acted on the key meanwhile: read it again from the top.
-      if (!claimed.ok) return run(store, call);
-      lease = claimed.lease;
-      reserved = claimed.record;
+      if (claimed.kind !== 'claimed') return run(store, call);
+      ({ lease, record: reserved, sentAt } = claimed);
     }
   }
 }

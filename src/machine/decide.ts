@@ -1,3 +1,4 @@
+import { isLeaseLive } from './lapse.ts';
 import { evidenceOnReserve } from './provider-key-evidence.ts';
 import { RecordState, type IdempotencyRecord } from './record.ts';
 
@@ -40,14 +41,6 @@ export function isPastTombstone(record: IdempotencyRecord, now: number): boolean
   // Only settled records expire: in_flight and unknown hold the evidence of a write that may have happened.
   const settled = record.state !== RecordState.InFlight && record.state !== RecordState.Unknown;
   return settled && record.tombstoneUntil !== null && now >= record.tombstoneUntil;
-}
-
-/** An in-flight record whose holder still holds its lease at `now` (`decide` waits for it). */
-export function isLeaseLive(
-  record: IdempotencyRecord,
-  now: number,
-): record is IdempotencyRecord & { leaseUntil: number } {
-  return record.state === RecordState.InFlight && record.leaseUntil !== null && now < record.leaseUntil;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { isLeaseLive } from './decide.ts';
+import { isLeaseLive } from './lapse.ts';
 import { afterTrustedAbsent, resendCannotHelp, type AfterAbsent } from './provider-key-evidence.ts';
 import type { IdempotencyRecord } from './record.ts';
 

@@ -69,23 +69,3 @@ export function leaseOf(record: IdempotencyRecord): Lease {
     leaseUntil: record.leaseUntil,
   };
 }
-
-/**
- * Why a key cannot take an override to `fingerprint` at store time `now`, or undefined when it can.
- * One wording for every store, so operators read the same refusal whatever the backend.
- */
-export function overrideRefusal(
-  record: IdempotencyRecord | undefined,
-  fingerprint: string,
-  now: number,
-): string | undefined {
-  if (record === undefined) return 'no record for this key';
-  if (record.state !== RecordState.Succeeded && record.state !== RecordState.Failed) {
-    return `key ${record.key} is ${record.state}; only a succeeded or failed key can be overridden`;
-  }
-  if (record.fingerprint === fingerprint) return 'the override payload is the stored payload';
-  if (record.expiresAt !== null && now >= record.expiresAt) {
-    return `key ${record.key} is past its TTL; only its tombstone remains`;
-  }
-  return undefined;
-}

@@ -1,3 +1,4 @@
+import type { OverrideRefusal } from '../machine/overrides.ts';
 import type {
   AuditEntry,
   IdempotencyRecord,
@@ -165,6 +166,15 @@ export interface OverrideRequestInput {
   readonly payload?: string | null;
 }
 
+/**
+ * The answer to `requestOverride` and `approveOverride`: the request, or why it was refused, as a code
+ * with its fields (`refusal`, decided by src/machine/overrides.ts) and in words (`reason`, the same on
+ * every store: `refusalText` in src/stores/refusals.ts).
+ */
+export type OverrideAnswer =
+  | { readonly ok: true; readonly override: OverrideRequest }
+  | { readonly ok: false; readonly refusal: OverrideRefusal; readonly reason: string };
+
 export interface ListFilter {
   readonly states?: readonly RecordState[];
   readonly operation?: string;
@@ -257,20 +267,15 @@ export interface Store {
   list(filter: ListFilter): Promise<IdempotencyRecord[]>;
 
   /**
-   * Records an override request. Refused (`ok: false`) unless the key is `succeeded` or `failed` and the
-   * fingerprint differs from the stored one.
+   * Records an override request. Refused (`ok: false`) unless the key is `succeeded` or `failed`, inside
+   * its TTL, and the fingerprint differs from the stored one (`overrideRefusal`), or when the id is taken.
    */
-  requestOverride(
-    input: OverrideRequestInput,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }>;
+  requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer>;
   /**
    * Approves a pending request: refused when the approver is the requester, or the record's generation
-   * moved on. On success the record accepts the override's fingerprint once.
+   * or attempt moved on (`approvalRefusal`). On success the record accepts the override's fingerprint once.
    */
-  approveOverride(
-    id: string,
-    approvedBy: string,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }>;
+  approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer>;
   listOverrides(key?: string): Promise<OverrideRequest[]>;
 
   /** Compacts records past their TTL into tombstones and deletes those past tombstone retention. */

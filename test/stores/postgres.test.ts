@@ -68,6 +68,15 @@ describe.runIf(available)('PostgreSQL store', () => {
       await store.close();
     });
 
+    it('cannot hold an in-flight record without a lease end (the contract checks those on the others)', async () => {
+      const key = keys('no-lease-end')();
+      await reserve(store, key);
+      await expect(
+        db().query(`UPDATE "${schema()}".retrysafe_records SET lease_until = NULL WHERE key = $1`, [key]),
+      ).rejects.toThrow(/check constraint/);
+      expect((await store.get(key))?.leaseUntil).not.toBeNull();
+    });
+
     it('begin reserves exactly where decide says reserve, and writes what reservedRecord says', async () => {
       const key = keys('decide');
       const base = await serverNow(db());

@@ -51,6 +51,11 @@ if (available) {
       clients.push(client);
       return Promise.resolve(redisStore({ client, keyPrefix: `${PREFIX}contract:`, allowVolatile: true }));
     },
+    eraseLeaseEnd: async (key) => {
+      const client = clients[0];
+      if (client === undefined) throw new Error('the contract store was not created');
+      await client.hdel(recordKeys(`${PREFIX}contract:`, key).record, 'leaseUntil');
+    },
     destroy: async (store) => {
       await store.close();
       for (const client of clients) {

@@ -38,10 +38,17 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const contractFile = newFile();
+let contractDb: Database.Database | undefined;
 runStoreContract({
   name: 'sqlite',
   runner: { describe, it, beforeAll, afterAll },
-  create: () => Promise.resolve(sqliteStore({ path: newFile() })),
+  create: () => Promise.resolve(sqliteStore({ path: contractFile })),
+  eraseLeaseEnd: (key) => {
+    contractDb ??= raw(contractFile);
+    contractDb.prepare('UPDATE "retrysafe_records" SET lease_until = NULL WHERE key = ?').run(key);
+    return Promise.resolve();
+  },
 });
 
 describe('sqlite store', () => {

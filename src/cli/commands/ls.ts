@@ -4,7 +4,8 @@ import type { Command } from '../command.ts';
 import { parseDuration } from '../duration.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { printJson } from '../output.ts';
-import { needsAttention, recordsTable } from '../records.ts';
+import { needsAttention } from '../../machine/lapse.ts';
+import { recordsTable } from '../records.ts';
 
 const DEFAULT_LIMIT = 100;
 

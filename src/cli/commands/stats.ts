@@ -4,7 +4,7 @@ import type { Command } from '../command.ts';
 import { formatDuration } from '../duration.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { fields, isoTime, printJson, stateStyle, table, type Cell } from '../output.ts';
-import { needsAttention } from '../records.ts';
+import { needsAttention } from '../../machine/lapse.ts';
 
 const STATES: readonly RecordState[] = ['in_flight', 'unknown', 'succeeded', 'failed', 'released'];
 const DEFAULT_SCAN_LIMIT = 100_000;

@@ -96,9 +96,12 @@ function fenced(n: Names, set: string, where: string, audit: string): string {
 
 const INSERT_AUDIT = (n: Names): string => `INSERT INTO ${n.audit} (key, at, event, attempt, actor, detail)`;
 
-/** Lapsed as `decide` reads it: `now >= leaseUntil`. */
+// Server-side mirrors of the machine's rules (the store contract's model test pins them to it).
+/** Mirrors isLapsed (src/machine/lapse.ts) on an in-flight `old`: past its lease end, or none at all. */
 const LAPSED = `(old.lease_until IS NULL OR clock.now >= old.lease_until)`;
+/** Mirrors holds (src/machine/transitions.ts): the fence of every holder's write. */
 const HOLDER = `old.attempt = $2::bigint AND old.lease_owner = $3::text AND old.state = 'in_flight'`;
+/** Mirrors isUnsettled (src/machine/lapse.ts): unknown, or lapsed in flight, at exactly attempt $2. */
 const UNSETTLED = `old.attempt = $2::bigint AND (old.state = 'unknown' OR (old.state = 'in_flight' AND ${LAPSED}))`;
 const NOT_EXPIRED = (alias: string): string =>
   `NOT (${alias}.expires_at IS NOT NULL AND clock.now >= ${alias}.expires_at)`;
@@ -304,6 +307,7 @@ export function statements(n: Names): Statements {
   const requestOverride = `WITH
     old AS MATERIALIZED (SELECT r.* FROM ${n.records} AS r WHERE r.key = $2 FOR UPDATE),
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    -- Mirrors overrideRefusal (src/machine/overrides.ts); on a refusal the store runs it to say why.
     eligible AS (
       SELECT old.* FROM old, clock
       WHERE old.state IN ('succeeded', 'failed') AND old.fingerprint <> $3::text AND ${NOT_EXPIRED('old')}
@@ -335,6 +339,7 @@ export function statements(n: Names): Statements {
       SELECT r.* FROM ${n.records} AS r WHERE r.key = (SELECT key FROM pending) FOR UPDATE
     ),
     clock AS MATERIALIZED (SELECT ${NOW_MS} AS now FROM (SELECT count(*) FROM old) AS locked),
+    -- Mirrors approvalRefusal (src/machine/overrides.ts); on a refusal the store runs it to say why.
     allowed AS (
       SELECT pending.id FROM pending, old, clock
       WHERE pending.status = 'pending' AND pending.requested_by <> $2::text

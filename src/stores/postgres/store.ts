@@ -17,6 +17,7 @@ import type {
   ReclaimRequest,
   ReclaimResult,
   ResolutionRequestInput,
+  OverrideAnswer,
   ResolveRequest,
   UnknownNote,
   Settlement,
@@ -29,7 +30,8 @@ import { ChangeListener } from './listener.ts';
 import { migrate } from './migrate.ts';
 import { judgeReplication, readReplicationSettings } from './replication.ts';
 import type { Names } from './names.ts';
-import { explainOverrideRefusal, explainApprovalRefusal, type OverrideAnswer } from './refusals.ts';
+import { approvalRefusal, overrideRefusal } from '../../machine/overrides.ts';
+import { refused } from '../refusals.ts';
 import { jsonRow, toAuditEntry, toOverride, toRecord, toRecordOrUndefined } from './rows.ts';
 import { statements, type Statements } from './sql.ts';
 import { leaseOf } from '../shared.ts';
@@ -262,25 +264,31 @@ export class PostgresStore implements Store {
     ]);
     const override = jsonRow(row['override']);
     if (override !== undefined) return { ok: true, override: toOverride(override) };
+    // The statement refused: the rule, run on the row it locked at its clock, says why.
     const record = toRecordOrUndefined(jsonRow(row['record']));
-    return { ok: false, reason: explainOverrideRefusal(record, input, Number(row['now'])) };
+    return refused(
+      overrideRefusal(input.key, record, input.fingerprint, Number(row['now'])) ?? {
+        code: 'duplicate_request',
+        id: input.id,
+      },
+    );
   }
 
   async approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer> {
     const row = await this.#one(this.#sql.approveOverride, [id, approvedBy]);
     const approved = jsonRow(row['approved']);
     if (approved !== undefined) return { ok: true, override: toOverride(approved) };
-    const pending = jsonRow(row['pending']);
-    return {
-      ok: false,
-      reason: explainApprovalRefusal(
+    // The statement's `allowed` mirrors approvalRefusal; the rule, run on the rows it locked, says why.
+    const found = jsonRow(row['pending']);
+    const pending = found === undefined ? undefined : toOverride(found);
+    const record = toRecordOrUndefined(jsonRow(row['record']));
+    return refused(
+      approvalRefusal(id, pending, approvedBy, record, Number(row['now'])) ?? {
+        code: 'not_pending',
         id,
-        approvedBy,
-        pending === undefined ? undefined : toOverride(pending),
-        toRecordOrUndefined(jsonRow(row['record'])),
-        Number(row['now']),
-      ),
-    };
+        status: pending?.status ?? 'pending',
+      },
+    );
   }
 
   async listOverrides(key?: string): Promise<OverrideRequest[]> {

@@ -8,6 +8,7 @@ import type {
   GcSummary,
   Lease,
   ListFilter,
+  OverrideAnswer,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -32,6 +33,8 @@ import { BUCKETS, decodeRecord, LAYOUT_VERSION, metaKey, optional, recordKeys } 
 import { ChangeNotifier } from './notifications.ts';
 import { acknowledged, checkReplication, type ReplicaAcks } from './replication.ts';
 import { Scripts, type ScriptName } from './scripts.ts';
+import type { OverrideRefusal } from '../../machine/overrides.ts';
+import { refused } from '../refusals.ts';
 import { leaseOf } from '../shared.ts';
 import type { ReplicaAcknowledgementError } from '../replica-acknowledgement.ts';
 
@@ -230,9 +233,7 @@ export class RedisStore implements Store {
     return listRecords(await this.#scripts(), this.#settings.keyPrefix, filter);
   }
 
-  async requestOverride(
-    input: OverrideRequestInput,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  async requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {
     const reply = (await this.#acknowledged('request-override', input.key, 'the override request', [
       input.id,
       input.fingerprint,
@@ -243,12 +244,9 @@ export class RedisStore implements Store {
     return overrideAnswer(reply);
   }
 
-  async approveOverride(
-    id: string,
-    approvedBy: string,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  async approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer> {
     const found = await findOverride(await this.#scripts(), this.#settings.keyPrefix, id);
-    if (found === undefined) return { ok: false, reason: `there is no override request ${id}` };
+    if (found === undefined) return refused({ code: 'no_request', id });
     const reply = (await this.#acknowledged('approve-override', found.key, 'the approval', [
       id,
       approvedBy,
@@ -415,7 +413,9 @@ function required(record: IdempotencyRecord | undefined, key: string): Idempoten
   return record;
 }
 
-function overrideAnswer([ok, payload]: [number, string]):
-  { ok: true; override: OverrideRequest } | { ok: false; reason: string } {
-  return ok === 1 ? { ok: true, override: decodeOverride(payload) } : { ok: false, reason: payload };
+/** A script's `{ 1, request JSON }` or `{ 0, refusal JSON }` (the code and fields the script mirrors). */
+function overrideAnswer([ok, payload]: [number, string]): OverrideAnswer {
+  return ok === 1
+    ? { ok: true, override: decodeOverride(payload) }
+    : refused(JSON.parse(payload) as OverrideRefusal);
 }

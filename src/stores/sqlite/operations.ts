@@ -11,6 +11,7 @@ import type {
   BeginResult,
   FencedResult,
   Lease,
+  OverrideAnswer,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -19,25 +20,24 @@ import type {
   Settlement,
   UnknownNote,
 } from '../types.ts';
-import { leaseOf, overrideRefusal } from '../shared.ts';
+import { approvalRefusal, overrideRefusal } from '../../machine/overrides.ts';
+import { refused } from '../refusals.ts';
+import { leaseOf } from '../shared.ts';
 import type { Clock } from '../../clock.ts';
 import type { SqliteDatabase } from './driver.ts';
 import type { Statements } from './statements.ts';
+import { isLapsed, isUnsettled } from '../../machine/lapse.ts';
 import {
   endedRecord,
   holds,
-  isLapsed,
-  isUnsettled,
   mayReclaim,
   notedRecord,
   reclaimedRecord,
   unknownRecord,
-} from './transitions.ts';
+} from '../../machine/transitions.ts';
 
 /** The identity the library itself writes audit entries under. */
 const EXECUTOR = 'executor';
-
-type OverrideAnswer = { ok: true; override: OverrideRequest } | { ok: false; reason: string };
 
 /**
  * Every transition as one `BEGIN IMMEDIATE` transaction: the write lock is taken before the record is
@@ -244,13 +244,10 @@ export class SqliteOperations {
 
     this.requestOverride = immediate((now, input: OverrideRequestInput): OverrideAnswer => {
       const current = s.record(input.key);
-      const refusal = overrideRefusal(current, input.fingerprint, now);
-      if (refusal !== undefined || current === undefined) {
-        return { ok: false, reason: refusal ?? 'no record for this key' };
-      }
-      if (s.override(input.id) !== undefined) {
-        return { ok: false, reason: `an override request with id ${input.id} already exists` };
-      }
+      const refusal = overrideRefusal(input.key, current, input.fingerprint, now);
+      if (refusal !== undefined) return refused(refusal);
+      if (current === undefined) return refused({ code: 'no_record', key: input.key });
+      if (s.override(input.id) !== undefined) return refused({ code: 'duplicate_request', id: input.id });
       const override: OverrideRequest = {
         id: input.id,
         key: input.key,
@@ -284,22 +281,14 @@ export class SqliteOperations {
 
     this.approveOverride = immediate((now, id: string, approvedBy: string): OverrideAnswer => {
       const pending = s.override(id);
-      if (pending === undefined) return { ok: false, reason: `no override request ${id}` };
-      if (pending.status !== OverrideStatus.Pending)
-        return { ok: false, reason: `override ${id} is ${pending.status}` };
-      if (pending.requestedBy === approvedBy) {
-        return { ok: false, reason: 'an override must be approved by someone other than its requester' };
-      }
-      const current = s.record(pending.key);
+      const current = pending === undefined ? undefined : s.record(pending.key);
       // Requests from before schema version 3 carry attempt 0 and are bound by generation only.
-      const attemptMoved = pending.attempt !== 0 && current?.attempt !== pending.attempt;
-      if (current?.generation !== pending.generation || attemptMoved) {
-        return { ok: false, reason: `key ${pending.key} moved on since the override was requested` };
-      }
-      const refusal = overrideRefusal(current, pending.fingerprint, now);
-      if (refusal !== undefined) return { ok: false, reason: refusal };
+      const refusal = approvalRefusal(id, pending, approvedBy, current, now);
+      if (refusal !== undefined) return refused(refusal);
+      if (pending === undefined || current === undefined) return refused({ code: 'no_request', id });
       const override = s.approveOverride(id, approvedBy, now);
-      if (override === undefined) return { ok: false, reason: `override ${id} is no longer pending` };
+      // Under the write lock nothing else approves it in between: a store bug, answered as not pending.
+      if (override === undefined) return refused({ code: 'not_pending', id, status: pending.status });
       s.write({
         ...current,
         overrideFingerprint: override.fingerprint,

@@ -10,6 +10,7 @@ import type {
   GcSummary,
   Lease,
   ListFilter,
+  OverrideAnswer,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -165,16 +166,11 @@ export class SqliteStore implements Store {
     });
   }
 
-  requestOverride(
-    input: OverrideRequestInput,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {
     return promised(() => this.#prepare().operations.requestOverride(input));
   }
 
-  approveOverride(
-    id: string,
-    approvedBy: string,
-  ): Promise<{ ok: true; override: OverrideRequest } | { ok: false; reason: string }> {
+  approveOverride(id: string, approvedBy: string): Promise<OverrideAnswer> {
     return promised(() => this.#prepare().operations.approveOverride(id, approvedBy));
   }
 

@@ -3,111 +3,25 @@ import fc from 'fast-check';
 import { expect } from './expect.ts';
 import { it } from './runner.ts';
 import { decide, reservedRecord } from '../../machine/decide.ts';
+import { approvalRefusal, overrideRefusal } from '../../machine/overrides.ts';
 import {
+  OverrideStatus,
   RecordState,
   type IdempotencyRecord,
-  type KeyEvidence,
-  type SettledState,
+  type OverrideRequest,
 } from '../../machine/record.ts';
-import type { FencedResult, Lease, Store } from '../../stores/types.ts';
+import { refused } from '../../stores/refusals.ts';
+import type { FencedResult, Lease, OverrideAnswer, Store } from '../../stores/types.ts';
+import { commands, settledStart, type Command, type Evidence } from './model-commands.ts';
 import { fp, HOUR_MS, scope, type ContractContext } from './support.ts';
-
-/**
- * Leases are either an hour (live for the whole run) or zero (lapsed at once), and TTLs are an hour, so
- * the model needs no clock of its own: whether a lease is live is part of the model state.
- */
-type Command =
-  | {
-      readonly kind: 'begin';
-      readonly payload: number;
-      readonly retryFailed: boolean;
-      readonly live: boolean;
-    }
-  | {
-      readonly kind: 'settle';
-      readonly lease: number;
-      readonly state: SettledState | 'unknown';
-      readonly evidence: Evidence | undefined;
-    }
-  | { readonly kind: 'heartbeat'; readonly lease: number; readonly live: boolean }
-  | { readonly kind: 'markUnknown'; readonly attemptDelta: number }
-  | {
-      readonly kind: 'reclaim';
-      readonly attemptDelta: number;
-      readonly live: boolean;
-      readonly evidence: Evidence | undefined;
-      readonly rekey: boolean;
-    }
-  | {
-      readonly kind: 'resolve';
-      readonly attemptDelta: number;
-      readonly state: SettledState;
-      readonly evidence: Evidence | undefined;
-      readonly newGeneration: boolean;
-    };
-
-type Evidence = NonNullable<KeyEvidence>;
-/** Provider-key evidence a transition writes, or undefined (unchanged). */
-const evidenceArb = fc.option(fc.constantFrom<Evidence>('answered', 'absent', 'burned'), {
-  nil: undefined,
-});
-
-const settledState = fc.constantFrom<SettledState>('succeeded', 'failed', 'released');
-const delta = fc.constantFrom(-1, 0, 0, 0, 1);
-/** An index into the leases handed out so far; out of range means a forged lease. */
-const leaseIndex = fc.nat({ max: 6 });
-
-const command: fc.Arbitrary<Command> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({
-      kind: fc.constant('begin' as const),
-      payload: fc.nat({ max: 1 }),
-      retryFailed: fc.boolean(),
-      live: fc.boolean(),
-    }),
-  },
-  {
-    weight: 3,
-    arbitrary: fc.record({
-      kind: fc.constant('settle' as const),
-      lease: leaseIndex,
-      state: fc.oneof(settledState, fc.constant('unknown' as const)),
-      evidence: evidenceArb,
-    }),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({ kind: fc.constant('heartbeat' as const), lease: leaseIndex, live: fc.boolean() }),
-  },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('markUnknown' as const), attemptDelta: delta }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('reclaim' as const),
-      attemptDelta: delta,
-      live: fc.boolean(),
-      evidence: evidenceArb,
-      rekey: fc.boolean(),
-    }),
-  },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      kind: fc.constant('resolve' as const),
-      attemptDelta: delta,
-      state: settledState,
-      evidence: evidenceArb,
-      newGeneration: fc.boolean(),
-    }),
-  },
-);
 
 interface Model {
   record: IdempotencyRecord | undefined;
   /** Whether the in-flight lease is live (leases are an hour or nothing). */
   live: boolean;
   readonly leases: Lease[];
+  /** The override requests made on the run's key, as the store should hold them. */
+  readonly overrides: OverrideRequest[];
 }
 
 const leaseMs = (live: boolean): number => (live ? HOUR_MS : 0);
@@ -123,7 +37,10 @@ const shape = (record: IdempotencyRecord | undefined): unknown =>
         generation: record.generation,
         fingerprint: record.fingerprint,
         leaseOwner: record.leaseOwner,
+        leaseUntil: record.leaseUntil === null ? null : 'set',
         keyEvidence: record.keyEvidence,
+        overrideFingerprint: record.overrideFingerprint,
+        overrideAttempt: record.overrideAttempt,
       };
 
 const isLapsedOrUnknown = (model: Model, attempt: number): boolean =>
@@ -156,7 +73,13 @@ const withEvidence = (evidence: Evidence | undefined): { keyEvidence?: Evidence 
   evidence === undefined ? {} : { keyEvidence: evidence };
 
 /** Runs one command against the store and the model, and checks that they agree. */
-async function step(store: Store, key: string, model: Model, cmd: Command): Promise<void> {
+async function step(
+  { store: storeOf, eraseLeaseEnd }: ContractContext,
+  key: string,
+  model: Model,
+  cmd: Command,
+): Promise<void> {
+  const store = storeOf();
   const attempt = (model.record?.attempt ?? 1) + ('attemptDelta' in cmd ? cmd.attemptDelta : 0);
   const pick = (index: number): Lease =>
     model.leases[index] ?? {
@@ -181,6 +104,9 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
       expect(begun.reserved, `begin decides ${decision.kind}`).toBe(decision.kind === 'reserve');
       if (!begun.reserved) expect(decide(begun.record, incoming, now).kind).toBe(decision.kind);
       if (decision.kind === 'reserve') {
+        if (decision.override && model.record !== undefined) {
+          await useOverride(store, key, model, incoming.fingerprint, model.record.generation);
+        }
         model.record = reservedRecord(model.record, decision, input, now);
         model.live = cmd.live;
         if (begun.reserved) model.leases.push(begun.lease);
@@ -244,6 +170,8 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
           keyEvidence: cmd.rekey ? null : (cmd.evidence ?? model.record.keyEvidence),
           leaseOwner: token,
           leaseUntil: leaseEnd(cmd.live),
+          overrideFingerprint: null,
+          overrideAttempt: null,
         };
         model.live = cmd.live;
       }
@@ -276,22 +204,114 @@ async function step(store: Store, key: string, model: Model, cmd: Command): Prom
       }
       break;
     }
+    case 'eraseLeaseEnd': {
+      // No store writes such a record; it reads as lapsed (isLapsed) while its holder keeps the fence.
+      if (eraseLeaseEnd === undefined || model.record?.state !== RecordState.InFlight) break;
+      await eraseLeaseEnd(key);
+      model.record = { ...model.record, leaseUntil: null };
+      model.live = false;
+      break;
+    }
+    case 'requestOverride': {
+      const fingerprint = fp(`payload-${cmd.payload}`);
+      const reused = cmd.reuseId ? model.overrides[0] : undefined;
+      const id = reused?.id ?? randomUUID();
+      const now = Date.now();
+      const refusal =
+        overrideRefusal(key, model.record, fingerprint, now) ??
+        (reused === undefined ? undefined : { code: 'duplicate_request' as const, id });
+      const answer = await store.requestOverride({
+        id,
+        key,
+        fingerprint,
+        requestedBy: cmd.by,
+        reason: 'model',
+      });
+      expectAnswer(answer, refusal, `requestOverride ${JSON.stringify(cmd)}`);
+      if (answer.ok && refusal === undefined && model.record !== undefined) {
+        expect(answer.override).toMatchObject({
+          status: OverrideStatus.Pending,
+          attempt: model.record.attempt,
+        });
+        model.overrides.push(answer.override);
+      }
+      break;
+    }
+    case 'approveOverride': {
+      // Mostly a request the run made; one slot in (length + 1) is an id nobody made.
+      const index = cmd.request % (model.overrides.length + 1);
+      const pending = model.overrides[index];
+      const id = pending?.id ?? randomUUID();
+      const refusal = approvalRefusal(id, pending, cmd.by, model.record, Date.now());
+      const answer = await store.approveOverride(id, cmd.by);
+      expectAnswer(answer, refusal, `approveOverride ${JSON.stringify(cmd)}`);
+      if (answer.ok && refusal === undefined && pending !== undefined && model.record !== undefined) {
+        model.overrides[index] = { ...pending, status: OverrideStatus.Approved };
+        model.record = {
+          ...model.record,
+          overrideFingerprint: pending.fingerprint,
+          overrideAttempt: model.record.attempt,
+        };
+      }
+      break;
+    }
   }
   expect(shape(await store.get(key)), `after ${JSON.stringify(cmd)}`).toEqual(shape(model.record));
 }
 
-/** The store agrees with the pure model (`decide`, `reservedRecord` and the fence) on random histories. */
-export function modelContract({ store }: ContractContext): void {
+/** The answer is what the rule says: the request, or the refusal's code, fields and words. */
+function expectAnswer(
+  answer: OverrideAnswer,
+  refusal: ReturnType<typeof approvalRefusal>,
+  what: string,
+): void {
+  if (refusal === undefined) expect(answer.ok, `${what} applies`).toBe(true);
+  else expect(answer, what).toEqual(refused(refusal));
+}
+
+/**
+ * An override reservation uses exactly one approved request for the fingerprint in the record's
+ * generation. Which one, when several are approved, is the store's choice: the model reads it back.
+ */
+async function useOverride(
+  store: Store,
+  key: string,
+  model: Model,
+  fingerprint: string,
+  generation: number,
+): Promise<void> {
+  const matching = model.overrides.filter(
+    (o) =>
+      o.status === OverrideStatus.Approved && o.fingerprint === fingerprint && o.generation === generation,
+  );
+  const stored = new Map((await store.listOverrides(key)).map((o) => [o.id, o.status]));
+  const used = matching.filter((o) => stored.get(o.id) === OverrideStatus.Used);
+  expect(used.length, 'an override reservation uses one approved request').toBe(1);
+  for (const [index, o] of model.overrides.entries()) {
+    if (used.includes(o)) model.overrides[index] = { ...o, status: OverrideStatus.Used };
+  }
+}
+
+/**
+ * The store agrees with the pure model (`decide`, `reservedRecord`, the fence, the lapse rule with and
+ * without a lease end, and the override refusals) on random histories.
+ */
+export function modelContract(context: ContractContext): void {
   it('agrees with the pure model on random command sequences', async () => {
     const { key } = scope('model');
+    const command = commands(context.eraseLeaseEnd !== undefined);
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 14 }), async (commands) => {
-        const model: Model = { record: undefined, live: false, leases: [] };
-        const runKey = key(`run-${run++}`);
-        for (const cmd of commands) await step(store(), runKey, model, cmd);
-      }),
-      { numRuns: 40 },
+      fc.asyncProperty(
+        settledStart,
+        fc.array(command, { minLength: 1, maxLength: 14 }),
+        async (start, rest) => {
+          const model: Model = { record: undefined, live: false, leases: [], overrides: [] };
+          const runKey = key(`run-${run++}`);
+          for (const cmd of [...start, ...rest]) await step(context, runKey, model, cmd);
+        },
+      ),
+      { numRuns: 100 },
     );
   });
 }

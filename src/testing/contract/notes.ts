@@ -111,7 +111,7 @@ export function notesContract({ store }: ContractContext): void {
       leaseMs: 60_000,
       reason: 'absent',
     });
-    expect('lease' in reclaimed && reclaimed.record.keyFields).toBe(fields);
+    expect(reclaimed.ok && reclaimed.record.keyFields).toBe(fields);
 
     const without = await reserve(store(), key('none'));
     expect(without.record.keyFields).toBeNull();

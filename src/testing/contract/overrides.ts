@@ -2,30 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { expect } from './expect.ts';
 import { it } from './runner.ts';
 import { decide } from '../../machine/decide.ts';
-import type { OverrideRequestInput } from '../../stores/types.ts';
 import {
   beginRequest,
   current,
   fp,
   HOUR_MS,
   notReserved,
+  overrideInput,
   reserve,
   scope,
   settled,
   settlement,
   type ContractContext,
 } from './support.ts';
-
-function overrideInput(key: string, overrides: Partial<OverrideRequestInput> = {}): OverrideRequestInput {
-  return {
-    id: randomUUID(),
-    key,
-    fingerprint: fp('b'),
-    requestedBy: 'alice',
-    reason: 'the amount was wrong; charge the corrected amount',
-    ...overrides,
-  };
-}
 
 /** Reviewed overrides: the only way a different payload reuses a key, and only once. */
 export function overridesContract({ store }: ContractContext): void {
@@ -180,7 +169,7 @@ export function overridesContract({ store }: ContractContext): void {
       leaseMs: HOUR_MS,
       reason: 'lookup: absent',
     });
-    if (!('lease' in reclaimed)) throw new Error('expected the reclaim to apply');
+    if (!reclaimed.ok) throw new Error('expected the reclaim to apply');
     expect(reclaimed.record).toMatchObject({ overrideFingerprint: null, overrideAttempt: null });
     await store().settle(reclaimed.lease, settlement({ state: 'failed', result: '{}', reason: 'declined' }));
     const refused = await notReserved(store(), beginRequest(key(), { fingerprint: fp('b') }));

@@ -1,11 +1,13 @@
 import type { Store } from '../../stores/types.ts';
 import { fencingContract } from './fencing.ts';
+import { lapseContract } from './lapse.ts';
 import { lifecycleContract } from './lifecycle.ts';
 import { listingContract } from './listing.ts';
 import { modelContract } from './model.ts';
 import { notesContract } from './notes.ts';
 import { overridesContract } from './overrides.ts';
 import { providerKeysContract } from './provider-keys.ts';
+import { refusalsContract } from './refusals.ts';
 import { retentionContract } from './retention.ts';
 import { registerWith, type TestRunner } from './runner.ts';
 import type { ContractContext } from './support.ts';
@@ -25,6 +27,13 @@ export interface StoreContractOptions {
    * default `store.close()`, so it must close the store itself.
    */
   readonly destroy?: (store: Store) => Promise<void>;
+  /**
+   * Test hook: sets the lease end of `key`'s record to null in the backing storage, behind the store's
+   * back, as a damaged or hand-edited row would hold it. Given, the suite checks that an in-flight record
+   * without a lease end reads as lapsed (`isLapsed`) on every transition, the model test included. Leave
+   * it out for a store whose schema cannot hold such a record.
+   */
+  readonly eraseLeaseEnd?: (key: string) => Promise<void>;
 }
 
 /**
@@ -35,15 +44,20 @@ export interface StoreContractOptions {
  *
  * Conventions the suite pins down beyond the `Store` TSDoc:
  * - The fence is (attempt, token) on an `in_flight` record; a holder whose lease lapsed untouched may
- *   still heartbeat and settle. A lease is lapsed when `now >= leaseUntil` (as in `decide`).
+ *   still heartbeat and settle. A lease is lapsed when `now >= leaseUntil`, or when an in-flight record
+ *   has no lease end at all (`isLapsed` in src/machine/lapse.ts, which `decide` reads too).
  * - `markUnknown`, `reclaim` and `resolve` apply to `unknown` or lapsed `in_flight` at exactly `attempt`
  *   (`markUnknown` only to lapsed `in_flight`); anything else is `{ ok: false, record }`.
- * - Audit events: `reserved` (begin, attempt = new attempt; plus `override_used` when it used an
- *   override), `settled` (every accepted holder settle, `unknown` included), `marked_unknown`,
+ * - Override refusals are `{ ok: false, refusal, reason }`: `refusal` a code and its fields (the machine's
+ *   rule, src/machine/overrides.ts), `reason` its words (`refusalText`, the same on every store).
+ * - Audit events: the routine reserve and settle write none (the record is their trail); `override_used`
+ *   (a begin that used an override, attempt = new attempt), `marked_unknown`,
  *   `reclaimed` (attempt = new attempt), `rekeyed` (a reclaim or a released resolution that starts a new
- *   generation, with `fromGeneration`, `toGeneration` and the caller's `evidence` in `detail`), `resolved` (actor = resolver, reason in `detail`), `late_write`
+ *   generation, with `fromGeneration`, `toGeneration` and the caller's `evidence` in `detail`),
+ *   `resolved` (actor = resolver, reason in `detail`), `late_write`
  *   (attempt = the refused lease's, the settlement's state, result and providerRef in `detail`, also for
  *   a key that has no record), `override_requested` / `override_approved` (actor = that identity),
+ *   `resolution_requested` (actor = the requester),
  *   `still_unknown` (`noteUnknown`: actor = who asked, `{ action, answer, reason }` in `detail`).
  *   Heartbeats are not audited. The executor's own events use actor `executor`.
  * - `list({ updatedBefore })` is strict (`updatedAt < updatedBefore`); `states: []` matches nothing.
@@ -85,12 +99,15 @@ export function runStoreContract(options: StoreContractOptions): void {
         if (store === undefined) throw new Error('the store was not created');
         return store;
       },
+      eraseLeaseEnd: options.eraseLeaseEnd,
     };
     registerWith(runner, () => {
       lifecycleContract(context);
       fencingContract(context);
+      lapseContract(context);
       retentionContract(context);
       overridesContract(context);
+      refusalsContract(context);
       providerKeysContract(context);
       listingContract(context);
       notesContract(context);

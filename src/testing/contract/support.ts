@@ -2,11 +2,13 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { expect } from './expect.ts';
 import type { IdempotencyRecord } from '../../machine/record.ts';
-import type { BeginRequest, Lease, Settlement, Store } from '../../stores/types.ts';
+import type { BeginRequest, Lease, OverrideRequestInput, Settlement, Store } from '../../stores/types.ts';
 
 /** What every section of the contract gets: the store under test (created once per describe). */
 export interface ContractContext {
   readonly store: () => Store;
+  /** The suite's `eraseLeaseEnd` hook, when the store's test gives one (`StoreContractOptions`). */
+  readonly eraseLeaseEnd?: ((key: string) => Promise<void>) | undefined;
 }
 
 /** An hour: long enough that nothing in a test expires or lapses unless the test means it to. */
@@ -52,6 +54,21 @@ export function settlement(overrides: Partial<Settlement> = {}): Settlement {
     reason: null,
     ttlMs: HOUR_MS,
     tombstoneMs: HOUR_MS,
+    ...overrides,
+  };
+}
+
+/** An override request by alice for payload `b` (fingerprint `fp('b')`) under a fresh id. */
+export function overrideInput(
+  key: string,
+  overrides: Partial<OverrideRequestInput> = {},
+): OverrideRequestInput {
+  return {
+    id: randomUUID(),
+    key,
+    fingerprint: fp('b'),
+    requestedBy: 'alice',
+    reason: 'the amount was wrong; charge the corrected amount',
     ...overrides,
   };
 }

@@ -10,7 +10,7 @@ local attempt, token, lease_ms = tonumber(ARGV[4]), ARGV[5], tonumber(ARGV[6])
 
 local now = now_ms()
 local rec, stored_flat = load_record(KEYS[1])
-if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
+if not holds(rec, attempt, token) then
   return { 0, now, stored_flat }
 end
 rec.leaseUntil = now + lease_ms

@@ -84,8 +84,15 @@ local function save_record(name, stored, rec)
   if #drop > 0 then redis.call('HDEL', name, unpack(drop)) end
 end
 
+-- Mirrors isLapsed (src/machine/lapse.ts): in flight past its lease end, or with no lease end at all
+-- (nobody can hold such a record).
 local function lease_lapsed(rec, now)
-  return rec.state == 'in_flight' and rec.leaseUntil ~= nil and now >= rec.leaseUntil
+  return rec.state == 'in_flight' and (rec.leaseUntil == nil or now >= rec.leaseUntil)
+end
+
+-- Mirrors holds (src/machine/transitions.ts): the fence of every holder's write.
+local function holds(rec, attempt, token)
+  return rec ~= nil and rec.state == 'in_flight' and rec.attempt == attempt and rec.leaseOwner == token
 end
 
 -- The audit log keeps what a record cannot show: refused late writes, unknown outcomes, reclaims,
@@ -151,9 +158,40 @@ local function rekey_detail(stored, rec, evidence_json, base)
   return cjson.encode(base)
 end
 
--- Unknown or lapsed in_flight at exactly `attempt`: what markUnknown, reclaim and resolve act on.
+-- The provider-key part of reclaimedRecord and endedRecord (src/machine/transitions.ts): a new
+-- generation starts with no evidence and a new createdAt; otherwise the evidence given replaces the old.
+local function apply_key_evidence(rec, stored, new_generation, evidence, now)
+  if new_generation then
+    rec.generation = stored.generation + 1
+    rec.keyEvidence = nil
+    rec.createdAt = now
+  elseif evidence ~= nil then
+    rec.keyEvidence = evidence
+  end
+end
+
+-- Mirrors isUnsettled (src/machine/lapse.ts): unknown or lapsed in_flight at exactly `attempt`, what
+-- reclaim, resolve and requestResolution act on.
 local function open_at(rec, attempt, now)
   return rec ~= nil and rec.attempt == attempt
     and (rec.state == 'unknown' or lease_lapsed(rec, now))
 end
 
+
+-- An override refusal as a script reply: { 0, the code and its fields as JSON } (OverrideRefusal in
+-- src/machine/overrides.ts; src/stores/refusals.ts gives the words).
+local function refusal(fields)
+  return { 0, cjson.encode(fields) }
+end
+
+-- Mirrors overrideRefusal (src/machine/overrides.ts), in its order: nil when `rec` of `key` can take an
+-- override to `fingerprint` at `now`, else the refusal's fields.
+local function override_refusal(key, rec, fingerprint, now)
+  if rec == nil then return { code = 'no_record', key = key } end
+  if not (rec.state == 'succeeded' or rec.state == 'failed') then
+    return { code = 'not_settled', key = key, state = rec.state }
+  end
+  if rec.fingerprint == fingerprint then return { code = 'same_payload', key = key } end
+  if rec.expiresAt ~= nil and now >= rec.expiresAt then return { code = 'tombstone', key = key } end
+  return nil
+end

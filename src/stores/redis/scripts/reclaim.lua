@@ -22,13 +22,7 @@ local stored = rec
 rec = copy(stored)
 rec.state = 'in_flight'
 rec.attempt = attempt + 1
-if rekey ~= nil then
-  rec.generation = stored.generation + 1
-  rec.keyEvidence = nil
-  rec.createdAt = now
-elseif evidence ~= nil then
-  rec.keyEvidence = evidence
-end
+apply_key_evidence(rec, stored, rekey ~= nil, evidence, now)
 rec.leaseOwner = token
 rec.leaseUntil = now + lease_ms
 rec.result = nil

@@ -30,13 +30,8 @@ rec.updatedAt = now
 rec.expiresAt = now + tonumber(ARGV[10])
 rec.tombstoneUntil = rec.expiresAt + tonumber(ARGV[11])
 local key_evidence, new_generation = opt(ARGV[13]), opt(ARGV[14])
-if new_generation ~= nil and state == 'released' then
-  rec.generation = stored.generation + 1
-  rec.keyEvidence = nil
-  rec.createdAt = now
-elseif key_evidence ~= nil then
-  rec.keyEvidence = key_evidence
-end
+-- Only a released resolution takes a new generation.
+apply_key_evidence(rec, stored, new_generation ~= nil and state == 'released', key_evidence, now)
 save_record(KEYS[1], stored, rec)
 -- The same evidence the SQL stores keep: the resolution and what the unknown attempt left behind.
 local null = function(value) if value == nil then return cjson.null end return value end

@@ -17,7 +17,7 @@ local attempt, token, state = tonumber(ARGV[4]), ARGV[5], ARGV[6]
 local now = now_ms()
 local stored, stored_flat = load_record(KEYS[1])
 local rec = stored
-if rec == nil or rec.state ~= 'in_flight' or rec.attempt ~= attempt or rec.leaseOwner ~= token then
+if not holds(rec, attempt, token) then
   -- The stale holder's whole settlement (the same detail every store keeps), built only when refused.
   local null = function(value) if value == nil then return cjson.null end return value end
   local detail = cjson.encode({ state = state, result = null(opt(ARGV[7])), providerRef = null(opt(ARGV[8])),

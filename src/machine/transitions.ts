@@ -1,11 +1,27 @@
-import { mayRekey } from '../../machine/provider-key-evidence.ts';
-import {
-  RecordState,
-  type IdempotencyRecord,
-  type KeyEvidence,
-  type SettledState,
-} from '../../machine/record.ts';
-import type { Lease, ReclaimRequest } from '../../stores/types.ts';
+import { mayRekey } from './provider-key-evidence.ts';
+import { RecordState, type IdempotencyRecord, type KeyEvidence, type SettledState } from './record.ts';
+
+/**
+ * The fenced transitions of a stored record, as pure functions: what every store writes when a holder
+ * heartbeats or settles, a lapsed attempt is marked unknown, reclaimed or resolved. SQLite runs them
+ * in-process; the PostgreSQL statements and Redis scripts mirror them in the server, each mirror naming
+ * the function here, and the store contract's model test pins the three stores to the same answers.
+ */
+
+/** The claim a holder presents: the store's `Lease` (only what the fence reads). */
+export interface HeldClaim {
+  readonly attempt: number;
+  readonly token: string;
+}
+
+/** What a reclaim asks for: the store's `ReclaimRequest` (only what the transition reads). */
+export interface ReclaimClaim {
+  readonly token: string;
+  readonly leaseMs: number;
+  readonly keyEvidence?: NonNullable<KeyEvidence> | undefined;
+  /** Present: a new generation (only for a burned key, `mayReclaim`). */
+  readonly rekey?: unknown;
+}
 
 /** How a record ends an attempt (a holder's settlement or a resolution). */
 export interface Outcome {
@@ -21,30 +37,12 @@ export interface Outcome {
 }
 
 /** The fence: the record is in flight under exactly this attempt and token. */
-export function holds(record: IdempotencyRecord | undefined, lease: Lease): record is IdempotencyRecord {
+export function holds(record: IdempotencyRecord | undefined, lease: HeldClaim): record is IdempotencyRecord {
   return (
     record !== undefined &&
     record.state === RecordState.InFlight &&
     record.attempt === lease.attempt &&
     record.leaseOwner === lease.token
-  );
-}
-
-/** In flight with a lease that has run out (`now >= leaseUntil`, as `decide` reads it). */
-export function isLapsed(record: IdempotencyRecord, now: number): boolean {
-  return record.state === RecordState.InFlight && (record.leaseUntil === null || now >= record.leaseUntil);
-}
-
-/** Unknown, or lapsed in flight, at exactly `attempt`: what reclaim and resolve may act on. */
-export function isUnsettled(
-  record: IdempotencyRecord | undefined,
-  attempt: number,
-  now: number,
-): record is IdempotencyRecord {
-  return (
-    record !== undefined &&
-    record.attempt === attempt &&
-    (record.state === RecordState.Unknown || isLapsed(record, now))
   );
 }
 
@@ -91,7 +89,7 @@ export function notedRecord(record: IdempotencyRecord, reason: string): Idempote
 }
 
 /** Whether a reclaim may apply: a rekey needs a burned key (`mayRekey`). */
-export function mayReclaim(record: IdempotencyRecord, request: ReclaimRequest): boolean {
+export function mayReclaim(record: IdempotencyRecord, request: ReclaimClaim): boolean {
   return request.rekey === undefined || mayRekey(record.keyEvidence);
 }
 
@@ -101,7 +99,7 @@ export function mayReclaim(record: IdempotencyRecord, request: ReclaimRequest): 
  */
 export function reclaimedRecord(
   record: IdempotencyRecord,
-  request: ReclaimRequest,
+  request: ReclaimClaim,
   now: number,
 ): IdempotencyRecord {
   const rekey = request.rekey !== undefined;
