@@ -269,7 +269,8 @@ ${PROVIDER_SECTION}
   after the effect; 500 before and after the effect; 503 and 409 "in progress" answers that guarantee no
   effect; slow calls; concurrent duplicate triggers (2-3 workers at once); late replays after every first
   delivery finished; worker clock skew of +/- 2 leases (one worker slot in three runs ahead, one behind:
-  \`CHAOS_CLOCK_SKEW_MS\` shifts that process's \`Date.now\`, see \`chaos/worker/skew.ts\`); a crash-restart of
+  \`CHAOS_CLOCK_SKEW_MS\` shifts that process's \`Date.now\`, see \`chaos/worker/skew.ts\`; not on SQLite, whose
+  processes share one host's clock: docs/stores.md says what a step of that clock does); a crash-restart of
   the store server halfway (PostgreSQL: a private cluster stopped with \`pg_ctl -m immediate\`; Redis: a
   private \`redis-server\` with \`appendonly yes\`, \`appendfsync always\`, shut down and started again).
 - Peers, each on the private Redis and used the way its documentation shows (\`chaos/impls/\`):
