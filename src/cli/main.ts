@@ -130,6 +130,8 @@ function help(): string {
     '',
     'store: --store ADDRESS or RETRYSAFE_STORE, where ADDRESS is sqlite:PATH, postgres://…[?schema=S],',
     '       redis://…[?prefix=P] (--allow-volatile for a Redis that keeps nothing on disk);',
+    '       with replicas: redis://…?replicaAcks=N[&replicaAckTimeoutMs=MS] or',
+    '       ?allowUnacknowledgedReplicas=true, postgres://…?allowAsynchronousStandbys=true;',
     '       or --config FILE, a JS module exporting { store, operations?, client?, namespace?, close? }',
     'exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 unknown outcomes found,',
     '            4 design --check found warnings',

@@ -166,12 +166,17 @@ export interface RetrySafe {
    * Settles an `unknown` (or lapsed) record by hand: who, why and the evidence go to the audit log.
    * Under the default `resolvePolicy` it needs evidence (`providerRef`); without it, it is refused
    * (`ResolveRefusedError`) and goes through `requestResolution` and a second person instead.
+   * `newGeneration: true` (with `released` only) makes the next attempt send a new provider key: for a
+   * key the provider only answers with a stored error, when no lookup can prove the write absent.
    *
    * @example
    * ```ts
    * await rs.resolve(key, { state: 'succeeded', providerRef: 'ch_3Pq', result: charge, by: 'alice', reason: 'in the dashboard' });
    * const request = await rs.requestResolution(key, { state: 'released', by: 'alice', reason: 'no charge in the dashboard' });
    * await rs.approveResolution(key, request.id, { by: 'bob' });
+   * // The provider replays a stored 500 under the old provider key: the next attempt gets a new one.
+   * const rekey = await rs.requestResolution(key, { state: 'released', newGeneration: true, by: 'alice', reason: 'no charge; key replays its 500' });
+   * await rs.approveResolution(key, rekey.id, { by: 'bob' });
    * ```
    */
   resolve(key: string, resolution: Resolution): Promise<IdempotencyRecord>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigurationError, PayloadTooLargeError, ResolveRefusedError } from '../errors/errors.ts';
 import { AuditEvent, RecordState, type IdempotencyRecord, type SettledState } from '../machine/record.ts';
-import type { ResolutionRequestInput, Store } from '../stores/types.ts';
+import type { Rekey, ResolutionRequestInput, Store } from '../stores/types.ts';
 import { normalizeActor } from './actor.ts';
 import { guard } from './guard.ts';
 import { encodeResult } from './outcome.ts';
@@ -37,11 +37,21 @@ export interface Resolution {
   readonly by: string;
   /** Why (recorded in the audit log). */
   readonly reason: string;
+  /**
+   * Only with `released`: the next attempt starts a new generation, so it sends a new provider key
+   * (same key, payload and fingerprint). For a provider key that is burned (the provider only replays
+   * a stored error under it) when no lookup can prove it: your word that the write did not happen.
+   * Audited as `rekeyed` with who and why. Any other state is refused. Default false: the next
+   * attempt re-sends under the same provider key, which the provider's own dedupe still guards.
+   */
+  readonly newGeneration?: boolean;
 }
 
 /** A resolution waiting for a second person, as kept in the audit log: the request as made, and when. */
 export interface ResolutionRequest extends ResolutionRequestInput {
   readonly requestedAt: number;
+  /** Whether its approval starts a new generation (see {@link Resolution.newGeneration}). */
+  readonly newGeneration: boolean;
 }
 
 /** What a resolution rests on, kept as `evidence` in the `resolved` audit entry. */
@@ -71,6 +81,7 @@ interface Checked {
   readonly providerRef: string | null;
   readonly by: string;
   readonly reason: string;
+  readonly newGeneration: boolean;
 }
 
 function check(resolution: Resolution): Checked {
@@ -83,13 +94,33 @@ function check(resolution: Resolution): Checked {
   if (providerRef !== null && state === RecordState.Released) {
     throw new ConfigurationError('a not-performed (released) resolution has no provider reference');
   }
+  const newGeneration: unknown = resolution.newGeneration ?? false;
+  if (typeof newGeneration !== 'boolean') {
+    throw new ConfigurationError(`newGeneration must be true or false, got ${JSON.stringify(newGeneration)}`);
+  }
+  // A new provider key only makes sense for a write that did not happen: after a success or a failure
+  // there is no next attempt to send it (and the store would ignore it silently).
+  if (newGeneration && state !== RecordState.Released) {
+    throw new ConfigurationError(
+      `newGeneration goes with state released (not performed) only, got state ${state}`,
+    );
+  }
   return {
     state,
     result: state === RecordState.Succeeded ? encodeResult(resolution.result) : null,
     providerRef,
     by: normalizeActor('by', resolution.by),
     reason: requiredText('reason', resolution.reason),
+    newGeneration,
   };
+}
+
+/**
+ * The `rekeyed` evidence of a person's new generation: who asked, why, and what the resolution rests on
+ * (the store records the actor and reason beside it).
+ */
+function personRekey(requestedBy: string, reason: string, resolution: Evidence): Rekey {
+  return { evidence: { source: 'person', requestedBy, reason, resolution } };
 }
 
 /**
@@ -159,6 +190,9 @@ export async function resolveNow(
         ttlMs: policy.ttlMs,
         tombstoneMs: policy.tombstoneMs,
         evidence: JSON.stringify(evidence),
+        ...(checked.newGeneration
+          ? { newGeneration: personRekey(checked.by, checked.reason, evidence) }
+          : {}),
       }),
     'record the resolution',
   );
@@ -188,6 +222,7 @@ export async function requestResolution(
         providerRef: checked.providerRef,
         reason: checked.reason,
         requestedBy: checked.by,
+        newGeneration: checked.newGeneration,
       }),
     'record the resolution request',
   );
@@ -245,6 +280,9 @@ export async function approveResolution(
         ttlMs: policy.ttlMs,
         tombstoneMs: policy.tombstoneMs,
         evidence: JSON.stringify(evidence),
+        ...(request.newGeneration
+          ? { newGeneration: personRekey(request.requestedBy, request.reason, evidence) }
+          : {}),
       }),
     'record the resolution',
   );
@@ -288,5 +326,7 @@ function requestFromEntry(entry: {
     reason: text('reason') ?? '',
     requestedBy: entry.actor,
     requestedAt: entry.at,
+    // Only a released request can carry it (checked when it was made); entries older than the field have none.
+    newGeneration: detail['newGeneration'] === true && state === RecordState.Released,
   };
 }

@@ -17,20 +17,39 @@ export function addressUrl(text: string): URL {
 }
 
 /**
- * Takes retrysafe's own parameters (`schema`, `prefix`) out of a URL, which then goes to the driver with
- * every other parameter (`sslmode=…`) untouched. An empty value counts as not given.
+ * Takes one of retrysafe's own parameters (`schema`, `prefix`, `replicaAcks`, ...) out of a URL, which
+ * then goes to the driver with every other parameter (`sslmode=…`) untouched. A parameter given twice
+ * is refused; `emptyIsAbsent` reads `?prefix=` as not given (a number or boolean must have a value).
  */
-export function takeParameters<const N extends string>(
-  url: URL,
-  names: readonly N[],
-): { readonly [P in N]?: string } {
-  const taken: Partial<Record<N, string>> = {};
-  for (const name of names) {
-    const value = url.searchParams.get(name);
-    url.searchParams.delete(name);
-    if (value !== null && value !== '') taken[name] = value;
+export function takeParameter(url: URL, name: string, emptyIsAbsent = true): string | undefined {
+  const values = url.searchParams.getAll(name);
+  url.searchParams.delete(name);
+  if (values.length > 1)
+    throw new ConfigurationError(`store parameter ${name} is given ${values.length} times`);
+  const value = values[0];
+  return value === '' && emptyIsAbsent ? undefined : value;
+}
+
+/** A `true` / `false` parameter, taken out of the URL. */
+export function takeBoolean(url: URL, name: string): boolean | undefined {
+  const value = takeParameter(url, name, false);
+  if (value === undefined) return undefined;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigurationError(`store parameter ${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+/** A whole-number parameter of at least `min`, taken out of the URL. */
+export function takeInteger(url: URL, name: string, min: number): number | undefined {
+  const value = takeParameter(url, name, false);
+  if (value === undefined) return undefined;
+  const number = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isSafeInteger(number) || number < min) {
+    throw new ConfigurationError(
+      `store parameter ${name} must be a whole number >= ${min}, got ${JSON.stringify(value)}`,
+    );
   }
-  return taken;
+  return number;
 }
 
 /** Refuses a parameter a non-URL address (`sqlite:…?x=`) does not know: nothing else would read it. */

@@ -134,6 +134,11 @@ export interface ResolutionRequestInput {
   readonly providerRef: string | null;
   readonly reason: string;
   readonly requestedBy: string;
+  /**
+   * Only with `released`: the approval is to start a new generation (`ResolveRequest.newGeneration`).
+   * Kept in the request's audit detail as `newGeneration` (true or false). Omitted: false.
+   */
+  readonly newGeneration?: boolean;
 }
 
 /** What a reconciliation step that left the record unknown learned (`Store.noteUnknown`). */

@@ -48,6 +48,56 @@ describe('CLI parts', () => {
     expect(() => parseStoreAddress('sqlite:a.db?schema=x')).toThrow(UsageError);
   });
 
+  it('takes the replication parameters out of the address, typed, and refuses malformed ones', () => {
+    expect(
+      parseStoreAddress('redis://:secret@h:6379/0?prefix=app%3A&replicaAcks=1&replicaAckTimeoutMs=250&db=x'),
+    ).toEqual({
+      kind: 'redis',
+      url: 'redis://:secret@h:6379/0?db=x',
+      keyPrefix: 'app:',
+      replicaAcks: 1,
+      replicaAckTimeoutMs: 250,
+    });
+    expect(parseStoreAddress('rediss://h?allowUnacknowledgedReplicas=true')).toEqual({
+      kind: 'redis',
+      url: 'rediss://h',
+      allowUnacknowledgedReplicas: true,
+    });
+    expect(parseStoreAddress('redis://h?replicaAcks=0&allowUnacknowledgedReplicas=false')).toEqual({
+      kind: 'redis',
+      url: 'redis://h',
+      replicaAcks: 0,
+      allowUnacknowledgedReplicas: false,
+    });
+    expect(
+      parseStoreAddress('postgres://u@h/db?allowAsynchronousStandbys=true&sslmode=require&schema=s'),
+    ).toEqual({
+      kind: 'postgres',
+      connectionString: 'postgres://u@h/db?sslmode=require',
+      schema: 's',
+      allowAsynchronousStandbys: true,
+    });
+    for (const bad of [
+      'redis://h?replicaAcks=-1',
+      'redis://h?replicaAcks=one',
+      'redis://h?replicaAcks=1.5',
+      'redis://h?replicaAcks=',
+      'redis://h?replicaAckTimeoutMs=0',
+      'redis://h?replicaAcks=1&replicaAcks=2',
+      'redis://h?allowUnacknowledgedReplicas=yes',
+      'postgres://h/db?allowAsynchronousStandbys=1',
+    ]) {
+      expect(() => parseStoreAddress(bad), bad).toThrow(UsageError);
+    }
+    // The description keeps masking secrets; the retrysafe parameters are not part of it.
+    expect(describeAddress(parseStoreAddress('redis://:secret@h:6379?replicaAcks=1&password=p'))).toBe(
+      'redis://:***@h:6379?password=***',
+    );
+    expect(describeAddress(parseStoreAddress('postgres://u:pw@h/db?allowAsynchronousStandbys=true'))).toBe(
+      'postgres://u:***@h/db',
+    );
+  });
+
   it('colours only a terminal without NO_COLOR, and keeps columns aligned when it does', () => {
     expect(colourEnabled(sink(true), {})).toBe(true);
     expect(colourEnabled(sink(true), { NO_COLOR: '1' })).toBe(false);

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  OutcomeUnknownError,
   providerKey,
+  retrysafe,
   type AuditEntry,
   type IdempotencyRecord,
   type OverrideRequest,
@@ -259,6 +261,64 @@ export function storeCommandSuite(target: StoreUnderTest): void {
       }
       const after = await run('stats', '--json');
       expect(after.code).toBe(0);
+    });
+
+    it('resolve --not-performed --new-generation: the approval starts a new generation, the next attempt a new provider key', async () => {
+      // An unknown outcome with no lookup: it stays unknown until a person says what happened.
+      const rs = retrysafe({ store, namespace: 'clitest' });
+      const sent: string[] = [];
+      const charge = rs.operation<string, string>({
+        name: 'rekey',
+        version: 1,
+        key: (order) => ({ order }),
+        call: (_order, ctx) => {
+          sent.push(ctx.providerKey);
+          return sent.length === 1 ? Promise.reject(new Error('socket hang up')) : Promise.resolve('charged');
+        },
+      });
+      const order = `${target.name}-burned`;
+      await expect(charge(order)).rejects.toBeInstanceOf(OutcomeUnknownError);
+      const key = charge.keyOf(order);
+      const reason = 'no charge in the dashboard; the key replays its stored 500';
+      const args = ['resolve', key, '--not-performed', '--new-generation', '--by', 'ann', '--reason', reason];
+
+      const wrongState = await run(
+        'resolve',
+        key,
+        '--failed',
+        '--new-generation',
+        '--by',
+        'ann',
+        '--reason',
+        'r',
+      );
+      expect(wrongState.code).toBe(2);
+      expect(wrongState.stderr).toContain('--new-generation goes with --not-performed only');
+
+      const requested = await run(...args, '--request');
+      expect(requested.code, requested.stderr).toBe(0);
+      expect(requested.stdout).toContain('new generation');
+      const listed = await rs.resolutionRequests(key);
+      expect(listed.map((request) => request.newGeneration)).toEqual([true]);
+      const approved = await run('resolve', key, '--approve', listed[0]?.id ?? '', '--by', 'bob', '--json');
+      expect(approved.code, approved.stderr).toBe(0);
+      expect(json<{ record: IdempotencyRecord }>(approved).record).toMatchObject({
+        state: 'released',
+        generation: 2,
+      });
+
+      const done = await charge(order);
+      expect(done).toMatchObject({ value: 'charged', generation: 2 });
+      expect(sent).toHaveLength(2);
+      expect(sent[1]).not.toBe(sent[0]);
+      const rekeyed = (await store.audit(key)).filter((entry) => entry.event === 'rekeyed');
+      expect(rekeyed.map((entry) => entry.actor)).toEqual(['bob']);
+      expect(JSON.parse(rekeyed[0]?.detail ?? '{}')).toMatchObject({
+        reason,
+        fromGeneration: 1,
+        toGeneration: 2,
+        evidence: { requestedBy: 'ann', reason },
+      });
     });
 
     it('override: request, approval by the requester refused, approval by another, each audited', async () => {

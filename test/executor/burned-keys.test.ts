@@ -1,24 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Redis } from 'ioredis';
-import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AttemptTimeoutError, OutcomeUnknownError, retrysafe, type RetrySafe } from '../../src/index.ts';
 import { idempotentFetch } from '../../src/integrations/fetch.ts';
 import { stripe, type ProviderProfile } from '../../src/providers/index.ts';
-import { postgresStore } from '../../src/stores/postgres/index.ts';
-import { redisStore } from '../../src/stores/redis/index.ts';
-import { sqliteStore } from '../../src/stores/sqlite/index.ts';
 import type { Store } from '../../src/stores/types.ts';
-import { serviceGate } from '../helpers/services.ts';
 import { dialects } from '../providers/dialects.ts';
 import { startFakeProvider, type FakeProvider } from '../providers/fake-provider.ts';
 import { failing } from './fixtures.ts';
+import { storeKinds } from './store-kinds.ts';
 
 /**
  * Burned provider keys and attempt deadlines (SEMANTICS.md, invariants 12 and 13), end to end on every
@@ -27,72 +19,7 @@ import { failing } from './fixtures.ts';
  * never answers.
  */
 
-const postgresUp = await serviceGate('PostgreSQL', 5432);
-const redisUp = await serviceGate('Redis', 6379);
-
-interface StoreKind {
-  readonly name: string;
-  /** A store on shared state: every call opens another connection to the same data. */
-  readonly open: () => Store;
-  readonly cleanup: () => Promise<void>;
-}
-
-function sqliteKind(): StoreKind {
-  const dir = mkdtempSync(path.join(tmpdir(), 'retrysafe-burned-'));
-  const file = path.join(dir, 'store.db');
-  return {
-    name: 'sqlite',
-    open: () => sqliteStore({ path: file }),
-    cleanup: () => {
-      rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
-    },
-  };
-}
-
-function postgresKind(): StoreKind {
-  const pool = new pg.Pool({ connectionString: 'postgres://postgres@127.0.0.1:5432/test', max: 4 });
-  const schema = `rs_burned_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  return {
-    name: 'postgres',
-    open: () => postgresStore({ pool, schema }),
-    cleanup: async () => {
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
-    },
-  };
-}
-
-function redisKind(): StoreKind {
-  const prefix = `rs-test-burned:${randomUUID()}:`;
-  const clients: Redis[] = [];
-  return {
-    name: 'redis',
-    open: () => {
-      const client = new Redis('redis://127.0.0.1:6379');
-      clients.push(client);
-      return redisStore({ client, keyPrefix: prefix, allowVolatile: true });
-    },
-    cleanup: async () => {
-      const first = clients[0];
-      if (first !== undefined) {
-        let cursor = '0';
-        do {
-          const [next, keys] = await first.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-          cursor = next;
-          if (keys.length > 0) await first.unlink(...keys);
-        } while (cursor !== '0');
-      }
-      for (const client of clients) await client.quit();
-    },
-  };
-}
-
-const kinds: [string, () => StoreKind][] = [
-  ['sqlite', sqliteKind],
-  ...(postgresUp ? [['postgres', postgresKind] as [string, () => StoreKind]] : []),
-  ...(redisUp ? [['redis', redisKind] as [string, () => StoreKind]] : []),
-];
+const kinds = await storeKinds('burned');
 
 const stripeDialect = dialects['stripe'];
 if (stripeDialect === undefined) throw new Error('no stripe dialect');

@@ -73,6 +73,10 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts the server again on the same port and directory (it reloads its AOF). */
   restart(): Promise<void>;
+  /** SIGSTOP: the process stays, answers nothing and acknowledges nothing until {@link resume}. */
+  pause(): void;
+  /** SIGCONT after {@link pause}. */
+  resume(): void;
   /** Shuts down and removes the directory. */
   stop(): Promise<void>;
 }
@@ -158,6 +162,12 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
       await shutdown();
       await launch();
     },
+    pause: () => {
+      child?.kill('SIGSTOP');
+    },
+    resume: () => {
+      child?.kill('SIGCONT');
+    },
     stop: async () => {
       await shutdown();
       if (options.dir === undefined) await rm(dir, { recursive: true, force: true });
@@ -165,17 +175,70 @@ export async function startRedisServer(options: StartOptions = {}): Promise<Redi
   };
 }
 
-/** A local Redis Cluster of primaries only, owned by a test. */
+/** A local Redis Cluster owned by a test. */
 export interface RedisCluster {
+  /** Every node's port, primaries and replicas. */
   readonly ports: readonly number[];
+  /** Every node, in the order of `ports`. */
+  readonly servers: readonly RedisServer[];
   stop(): Promise<void>;
 }
 
+/** One shard of a cluster as `CLUSTER NODES` says: its primary and the replicas that follow it. */
+export interface ClusterShard {
+  readonly primary: number;
+  readonly replicas: readonly number[];
+  /** Slot ranges `[from, to]` the primary serves. */
+  readonly slots: readonly (readonly [number, number])[];
+}
+
+/** The shards of the cluster that `port` belongs to, read from its `CLUSTER NODES`. */
+export async function clusterShards(port: number): Promise<ClusterShard[]> {
+  const reply = await rawCommand(port, ['CLUSTER', 'NODES']);
+  // A bulk string: `$<length>\r\n<lines>\r\n`; each line is `id ip:port@bus flags master ... slots`.
+  const lines =
+    reply
+      .split('\r\n')[1]
+      ?.split('\n')
+      .filter((line) => line.trim() !== '') ?? [];
+  const nodes = lines.map((line) => {
+    const [id = '', address = '', flags = '', master = '', , , , , ...slots] = line.split(' ');
+    const nodePort = Number(address.split('@')[0]?.split(':')[1]);
+    return { id, port: nodePort, isPrimary: flags.split(',').includes('master'), master, slots };
+  });
+  return nodes
+    .filter((node) => node.isPrimary)
+    .map((primary) => ({
+      primary: primary.port,
+      replicas: nodes.filter((node) => node.master === primary.id).map((node) => node.port),
+      slots: primary.slots.map((range) => {
+        const [from = '', to = from] = range.split('-');
+        return [Number(from), Number(to)] as const;
+      }),
+    }));
+}
+
+/** The hash slot of a key (`CLUSTER KEYSLOT`, asked of the node at `port`). */
+export async function keySlot(port: number, key: string): Promise<number> {
+  const reply = await rawCommand(port, ['CLUSTER', 'KEYSLOT', key]);
+  return Number(reply.slice(1).trim());
+}
+
+export interface ClusterOptions {
+  /** Primaries (default 3). */
+  readonly primaries?: number;
+  /** Replicas per primary (default 0): `--cluster-replicas`. */
+  readonly replicasPerPrimary?: number;
+}
+
 /**
- * Starts `size` cluster-enabled servers in one temp directory, joins them with
- * `redis-cli --cluster create ... --cluster-replicas 0`, and waits for `cluster_state:ok` on every node.
+ * Starts `primaries × (1 + replicasPerPrimary)` cluster-enabled servers in one temp directory, joins
+ * them with `redis-cli --cluster create ... --cluster-replicas N`, and waits for `cluster_state:ok` on
+ * every node and, with replicas, for every primary to count its replicas connected.
  */
-export async function startRedisCluster(size = 3): Promise<RedisCluster> {
+export async function startRedisCluster(options: ClusterOptions = {}): Promise<RedisCluster> {
+  const primaries = options.primaries ?? 3;
+  const replicasPerPrimary = options.replicasPerPrimary ?? 0;
   const root = await mkdtemp(join(tmpdir(), 'rs-redis-cluster-'));
   const servers: RedisServer[] = [];
   const stop = async (): Promise<void> => {
@@ -183,7 +246,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
     await rm(root, { recursive: true, force: true });
   };
   try {
-    for (let i = 0; i < size; i++) {
+    for (let i = 0; i < primaries * (1 + replicasPerPrimary); i++) {
       const port = await freePort();
       servers.push(
         await startRedisServer({
@@ -200,6 +263,9 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
             'no',
             '--save',
             '',
+            // A replica's full sync starts at once instead of after the default 5 s wait.
+            '--repl-diskless-sync-delay',
+            '0',
           ],
         }),
       );
@@ -210,7 +276,7 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
       'create',
       ...ports.map((port) => `127.0.0.1:${port}`),
       '--cluster-replicas',
-      '0',
+      String(replicasPerPrimary),
       '--cluster-yes',
     ]);
     for (const port of ports) {
@@ -218,7 +284,20 @@ export async function startRedisCluster(size = 3): Promise<RedisCluster> {
         (await rawCommand(port, ['CLUSTER', 'INFO'])).includes('cluster_state:ok'),
       );
     }
-    return { ports, stop };
+    if (replicasPerPrimary > 0) {
+      const first = ports[0] ?? 0;
+      await waitFor('every primary counting its replicas', async () => {
+        const shards = await clusterShards(first);
+        if (shards.length !== primaries) return false;
+        for (const shard of shards) {
+          const info = await rawCommand(shard.primary, ['INFO', 'replication']);
+          const online = info.match(/state=online/g)?.length ?? 0;
+          if (shard.replicas.length !== replicasPerPrimary || online < replicasPerPrimary) return false;
+        }
+        return true;
+      });
+    }
+    return { ports, servers, stop };
   } catch (error) {
     await stop();
     throw error;

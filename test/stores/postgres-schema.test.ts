@@ -64,7 +64,7 @@ describe.runIf(available)('PostgreSQL store: schema', () => {
         [sql.reclaim, [k, 1, 't', 1000, 'r', null, '{"lookup":"absent"}']],
         [sql.resolve, [k, 1, 'succeeded', null, null, 'r', 'a', 1, 1, null, null, null]],
         [sql.resolve, [k, 1, 'released', null, null, 'r', 'a', 1, 1, null, 'absent', '{}']],
-        [sql.requestResolution, [k, 1, 'released', null, null, 'r', 'a', 'id']],
+        [sql.requestResolution, [k, 1, 'released', null, null, 'r', 'a', 'id', false]],
       ];
       for (const [text, values] of writes) {
         const plan = await explain(client, text, values);

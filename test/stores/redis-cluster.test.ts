@@ -30,7 +30,7 @@ describe.skipIf(!hasRedis)('redis cluster (3 primaries)', () => {
   };
 
   beforeAll(async () => {
-    cluster = await startRedisCluster(3);
+    cluster = await startRedisCluster({ primaries: 3 });
   });
   afterAll(async () => {
     await Promise.all(clients.map((client) => client.quit()));

@@ -16,7 +16,7 @@ export const resolveCommand: Command = {
   summary:
     'settle an unknown (or lapsed) record by hand, on evidence (--ref) or with a second person; audited',
   usage: [
-    'resolve KEY (--succeeded [--ref REF] [--result JSON] | --failed [--ref REF] | --not-performed) --by WHO --reason WHY [--request]',
+    'resolve KEY (--succeeded [--ref REF] [--result JSON] | --failed [--ref REF] | --not-performed [--new-generation]) --by WHO --reason WHY [--request]',
     'resolve KEY --approve REQUEST-ID --by WHO',
   ].join('\n       '),
   options: {
@@ -25,6 +25,7 @@ export const resolveCommand: Command = {
     succeeded: { type: 'boolean' },
     failed: { type: 'boolean' },
     'not-performed': { type: 'boolean' },
+    'new-generation': { type: 'boolean' },
     ref: { type: 'string' },
     result: { type: 'string' },
     by: { type: 'string' },
@@ -59,10 +60,17 @@ export const resolveCommand: Command = {
     if (ref !== undefined && state === 'released') {
       throw new UsageError('--ref makes no sense with --not-performed: the provider never saw the request');
     }
+    const newGeneration = flag(values, 'new-generation');
+    if (newGeneration && state !== 'released') {
+      throw new UsageError(
+        '--new-generation goes with --not-performed only: a new provider key is for a write that did not happen',
+      );
+    }
     const resolution: Resolution = {
       state,
       by,
       reason,
+      ...(newGeneration ? { newGeneration } : {}),
       ...(ref === undefined ? {} : { providerRef: ref }),
       ...(resultText === undefined ? {} : { result: parseJson(resultText, '--result') }),
     };
@@ -78,6 +86,9 @@ export const resolveCommand: Command = {
               ['key', request.key],
               ['attempt', String(request.attempt)],
               ['state', request.state],
+              ...(request.newGeneration
+                ? [['new generation', 'yes: the next attempt sends a new provider key'] as const]
+                : []),
               ['requested by', request.requestedBy],
               ['reason', request.reason],
               ['next', `another person runs: retrysafe resolve ${key} --approve ${request.id} --by WHO`],
@@ -100,6 +111,7 @@ function describeResolved(record: IdempotencyRecord, by: string, reason: string,
       ['resolved', record.key],
       ['state', stateLabel(record, Date.now())],
       ['attempt', String(record.attempt)],
+      ['generation', String(record.generation)],
       ['by', by],
       ['reason', reason],
     ],

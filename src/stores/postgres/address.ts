@@ -1,4 +1,4 @@
-import { addressUrl, maskedUrl, takeParameters } from '../address.ts';
+import { addressUrl, maskedUrl, takeBoolean, takeParameter } from '../address.ts';
 import type { StoreAddress, StoreKind } from '../registry.ts';
 
 /** `postgres://…?schema=S&prefix=P` parsed: the `postgresStore` options it names. */
@@ -8,20 +8,28 @@ export interface PostgresAddress extends StoreAddress {
   readonly connectionString: string;
   readonly schema?: string;
   readonly tablePrefix?: string;
+  /** `postgresStore({ allowAsynchronousStandbys })`. */
+  readonly allowAsynchronousStandbys?: boolean;
 }
 
-/** `postgres://user@host:5432/db` or `postgresql://…`, optional `?schema=<schema>&prefix=<table prefix>`. */
+/**
+ * `postgres://user@host:5432/db` or `postgresql://…`, optional `?schema=<schema>&prefix=<table prefix>`
+ * and `allowAsynchronousStandbys=true`.
+ */
 export const postgresAddresses: StoreKind<PostgresAddress> = {
   kind: 'postgres',
   schemes: ['postgres', 'postgresql'],
   parse(text) {
     const url = addressUrl(text);
-    const { schema, prefix } = takeParameters(url, ['schema', 'prefix']);
+    const schema = takeParameter(url, 'schema');
+    const prefix = takeParameter(url, 'prefix');
+    const allowAsynchronousStandbys = takeBoolean(url, 'allowAsynchronousStandbys');
     return {
       kind: 'postgres',
       connectionString: url.toString(),
       ...(schema === undefined ? {} : { schema }),
       ...(prefix === undefined ? {} : { tablePrefix: prefix }),
+      ...(allowAsynchronousStandbys === undefined ? {} : { allowAsynchronousStandbys }),
     };
   },
   describe: (address) => maskedUrl(address.connectionString),
@@ -32,6 +40,9 @@ export const postgresAddresses: StoreKind<PostgresAddress> = {
       ...(context.maxConnections === undefined ? {} : { max: context.maxConnections }),
       ...(address.schema === undefined ? {} : { schema: address.schema }),
       ...(address.tablePrefix === undefined ? {} : { tablePrefix: address.tablePrefix }),
+      ...(address.allowAsynchronousStandbys === undefined
+        ? {}
+        : { allowAsynchronousStandbys: address.allowAsynchronousStandbys }),
     });
   },
 };

@@ -297,7 +297,7 @@ export function statements(n: Names): Statements {
       ${INSERT_AUDIT(n)}
       SELECT old.key, clock.now, 'resolution_requested', $2::bigint, $7::text,
         json_build_object('id', $8::text, 'state', $3::text, 'result', $4::text, 'providerRef', $5::text,
-          'reason', $6::text)::text
+          'reason', $6::text, 'newGeneration', $9::boolean)::text
       FROM old, clock
       WHERE ${UNSETTLED}
       RETURNING 1

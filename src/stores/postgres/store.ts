@@ -225,6 +225,7 @@ export class PostgresStore implements Store {
       input.reason,
       input.requestedBy,
       input.id,
+      input.newGeneration === true,
     ]);
     const record = toRecordOrUndefined(jsonRow(row['previous']));
     return row['ok'] === true && record !== undefined ? { ok: true, record } : { ok: false, record };

@@ -1,4 +1,4 @@
-import { addressUrl, maskedUrl, takeParameters } from '../address.ts';
+import { addressUrl, maskedUrl, takeBoolean, takeInteger, takeParameter } from '../address.ts';
 import type { StoreAddress, StoreKind } from '../registry.ts';
 
 /** `redis://…?prefix=P` parsed: the `redisStore` options it names. */
@@ -7,19 +7,34 @@ export interface RedisAddress extends StoreAddress {
   /** The address without retrysafe's parameters: what `ioredis` is given. */
   readonly url: string;
   readonly keyPrefix?: string;
+  /** `redisStore({ replicaAcks })`. */
+  readonly replicaAcks?: number;
+  /** `redisStore({ replicaAckTimeoutMs })`. */
+  readonly replicaAckTimeoutMs?: number;
+  /** `redisStore({ allowUnacknowledgedReplicas })`. */
+  readonly allowUnacknowledgedReplicas?: boolean;
 }
 
-/** `redis://host:6379/0` or `rediss://…`, optional `?prefix=<key prefix>`. */
+/**
+ * `redis://host:6379/0` or `rediss://…`, optional `?prefix=<key prefix>`, `replicaAcks=<n>`,
+ * `replicaAckTimeoutMs=<ms>` and `allowUnacknowledgedReplicas=true`.
+ */
 export const redisAddresses: StoreKind<RedisAddress> = {
   kind: 'redis',
   schemes: ['redis', 'rediss'],
   parse(text) {
     const url = addressUrl(text);
-    const { prefix } = takeParameters(url, ['prefix']);
+    const prefix = takeParameter(url, 'prefix');
+    const replicaAcks = takeInteger(url, 'replicaAcks', 0);
+    const replicaAckTimeoutMs = takeInteger(url, 'replicaAckTimeoutMs', 1);
+    const allowUnacknowledgedReplicas = takeBoolean(url, 'allowUnacknowledgedReplicas');
     return {
       kind: 'redis',
       url: url.toString(),
       ...(prefix === undefined ? {} : { keyPrefix: prefix }),
+      ...(replicaAcks === undefined ? {} : { replicaAcks }),
+      ...(replicaAckTimeoutMs === undefined ? {} : { replicaAckTimeoutMs }),
+      ...(allowUnacknowledgedReplicas === undefined ? {} : { allowUnacknowledgedReplicas }),
     };
   },
   describe: (address) => maskedUrl(address.url),
@@ -29,6 +44,13 @@ export const redisAddresses: StoreKind<RedisAddress> = {
       url: address.url,
       allowVolatile: context.allowVolatile === true,
       ...(address.keyPrefix === undefined ? {} : { keyPrefix: address.keyPrefix }),
+      ...(address.replicaAcks === undefined ? {} : { replicaAcks: address.replicaAcks }),
+      ...(address.replicaAckTimeoutMs === undefined
+        ? {}
+        : { replicaAckTimeoutMs: address.replicaAckTimeoutMs }),
+      ...(address.allowUnacknowledgedReplicas === undefined
+        ? {}
+        : { allowUnacknowledgedReplicas: address.allowUnacknowledgedReplicas }),
     });
   },
 };

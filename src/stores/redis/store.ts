@@ -197,6 +197,7 @@ export class RedisStore implements Store {
         input.reason,
         input.requestedBy,
         input.id,
+        input.newGeneration === true ? '1' : '0',
       ]),
     );
   }

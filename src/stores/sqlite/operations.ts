@@ -236,6 +236,7 @@ export class SqliteOperations {
           result: input.result,
           providerRef: input.providerRef,
           reason: input.reason,
+          newGeneration: input.newGeneration === true,
         },
       });
       return { ok: true, record: current };

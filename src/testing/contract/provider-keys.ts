@@ -180,6 +180,31 @@ export function providerKeysContract({ store }: ContractContext): void {
     expect(next.record.keyEvidence).toBeNull();
   });
 
+  it('a resolution request keeps whether its approval is to start a new generation', async () => {
+    const { key } = scope('request-new-generation');
+    await unknownWith(store(), key(), 'answered');
+    const input = {
+      key: key(),
+      attempt: 1,
+      state: 'released' as const,
+      result: null,
+      providerRef: null,
+      reason: 'no charge; the key replays its 500',
+      requestedBy: 'alice',
+    };
+    expect((await store().requestResolution({ ...input, id: 'with', newGeneration: true })).ok).toBe(true);
+    expect((await store().requestResolution({ ...input, id: 'without' })).ok).toBe(true);
+    const details = (await store().audit(key())).map(
+      (entry) => JSON.parse(entry.detail) as Record<string, unknown>,
+    );
+    expect(details.map((detail) => [detail['id'], detail['newGeneration']])).toEqual([
+      ['with', true],
+      ['without', false],
+    ]);
+    // A request changes no record: still the first generation.
+    expect((await current(store(), key())).generation).toBe(1);
+  });
+
   it('a new generation is only for released: other resolutions ignore it', async () => {
     const { key } = scope('resolve-new-generation-settled');
     await unknownWith(store(), key(), 'burned');
