@@ -67,6 +67,17 @@ export {
 export { refused, refusalText } from './stores/refusals.ts';
 export type * from './stores/types.ts';
 export {
+  allRecords,
+  attentionPage,
+  cursorAfter,
+  recordPage,
+  statsFromCounts,
+  storeStats,
+  type OldestRecord,
+  type RecordPage,
+  type StoreStats,
+} from './operations/index.ts';
+export {
   createStoreRegistry,
   storeRegistry,
   type OpenStoreContext,

@@ -175,13 +175,53 @@ export type OverrideAnswer =
   | { readonly ok: true; readonly override: OverrideRequest }
   | { readonly ok: false; readonly refusal: OverrideRefusal; readonly reason: string };
 
+/** A place in `list`'s order (oldest update first, then key): the last record of the page before. */
+export interface ListCursor {
+  readonly updatedAt: number;
+  readonly key: string;
+}
+
 export interface ListFilter {
   readonly states?: readonly RecordState[];
   readonly operation?: string;
   /** Only records last updated before this store time. */
   readonly updatedBefore?: number;
-  /** At most this many, oldest update first. Default 100. */
+  /** Only records after this place in the order: pass the last record of the previous page. */
+  readonly after?: ListCursor;
+  /** At most this many, oldest update first (then by key). Default 100. */
   readonly limit?: number;
+}
+
+export interface CountFilter {
+  /** Default: every state. */
+  readonly states?: readonly RecordState[];
+  readonly operation?: string;
+  /** Only records last updated before this store time. */
+  readonly updatedBefore?: number;
+  /** Also break the counts down by operation. */
+  readonly byOperation?: boolean;
+  /**
+   * Also count the in-flight records (of the filter) whose lease has lapsed at this time: no lease
+   * end, or one at or before it (`isLapsed` in src/machine/, mirrored in each store's query).
+   */
+  readonly lapsedAt?: number;
+}
+
+/** The oldest record of a state: its place in the list order and its operation. */
+export interface OldestEntry extends ListCursor {
+  readonly operation: string;
+}
+
+/** What `count` answers, from indexes: no record is read. */
+export interface RecordCounts {
+  /** Every state of the filter, 0 when it has none. */
+  readonly byState: Readonly<Partial<Record<RecordState, number>>>;
+  /** With `byOperation`: operation to state to count (states without records left out). */
+  readonly byOperation?: Readonly<Record<string, Readonly<Partial<Record<RecordState, number>>>>>;
+  /** With `lapsedAt`: in-flight records whose lease has lapsed. */
+  readonly lapsedInFlight?: number;
+  /** Per state that has records: the first record `list` would return for it. */
+  readonly oldest: Readonly<Partial<Record<RecordState, OldestEntry>>>;
 }
 
 export interface GcOptions {
@@ -265,6 +305,11 @@ export interface Store {
   get(key: string): Promise<IdempotencyRecord | undefined>;
   audit(key: string): Promise<AuditEntry[]>;
   list(filter: ListFilter): Promise<IdempotencyRecord[]>;
+  /**
+   * Counts records per state (and per operation, lapsed in-flight records, the oldest per state) from
+   * the store's indexes, without reading records: a store of millions answers at once.
+   */
+  count(filter?: CountFilter): Promise<RecordCounts>;
 
   /**
    * Records an override request. Refused (`ok: false`) unless the key is `succeeded` or `failed`, inside

@@ -63,6 +63,7 @@ const NO_STORE: Store = {
   get: refuse,
   audit: refuse,
   list: refuse,
+  count: refuse,
   requestOverride: refuse,
   approveOverride: refuse,
   listOverrides: refuse,

@@ -33,6 +33,11 @@ export const MIGRATIONS: readonly Migration[] = [
     file: new URL('./migrations/0003_override_binding.sql', import.meta.url),
   },
   { version: 4, name: 'key_fields', file: new URL('./migrations/0004_key_fields.sql', import.meta.url) },
+  {
+    version: 5,
+    name: 'state_operation_index',
+    file: new URL('./migrations/0005_state_operation_index.sql', import.meta.url),
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.reduce((latest, m) => Math.max(latest, m.version), 0);

@@ -1,3 +1,4 @@
+import type { ListCursor } from '../types.ts';
 import type { Names } from './names.ts';
 import { RECORD_COLUMNS, SQL_GC_DUE, sqlStateTerms } from '../shared.ts';
 
@@ -41,6 +42,7 @@ export interface Statements {
     states?: readonly string[] | undefined;
     operation?: string | undefined;
     updatedBefore?: number | undefined;
+    after?: ListCursor | undefined;
     limit: number;
   }): { text: string; values: unknown[] };
 }
@@ -445,6 +447,11 @@ export function statements(n: Names): Statements {
       if (filter.updatedBefore !== undefined) {
         values.push(filter.updatedBefore);
         where.push(`r.updated_at < $${values.length}::bigint`);
+      }
+      if (filter.after !== undefined) {
+        // A row comparison: the same order as ORDER BY, and the planner seeks an index to it.
+        values.push(filter.after.updatedAt, filter.after.key);
+        where.push(`(r.updated_at, r.key) > ($${values.length - 1}::bigint, $${values.length}::text)`);
       }
       values.push(filter.limit);
       const text =

@@ -12,7 +12,9 @@ import type {
   GcOptions,
   GcSummary,
   Lease,
+  CountFilter,
   ListFilter,
+  RecordCounts,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -27,6 +29,16 @@ import type {
 import { createHash } from 'node:crypto';
 import { connectListener, type PgPool, type PgResult } from './driver.ts';
 import { ChangeListener } from './listener.ts';
+import {
+  assembleCounts,
+  countsFromGroups,
+  emptyCounts,
+  groupedCount,
+  lapsedCount,
+  oldestKey,
+  statesOf,
+  type CountGroup,
+} from '../record-counts.ts';
 import { migrate } from './migrate.ts';
 import { judgeReplication, readReplicationSettings } from './replication.ts';
 import type { Names } from './names.ts';
@@ -247,10 +259,38 @@ export class PostgresStore implements Store {
       states: filter.states,
       operation: filter.operation,
       updatedBefore: filter.updatedBefore,
+      after: filter.after,
       limit: filter.limit ?? DEFAULT_LIST_LIMIT,
     });
     const { rows } = await this.#query(text, values);
     return rows.map(toRecord);
+  }
+
+  async count(filter: CountFilter = {}): Promise<RecordCounts> {
+    if (filter.states?.length === 0) return emptyCounts(filter);
+    this.#open();
+    const placeholder = (n: number): string => `$${n}`;
+    const records = this.#names.records;
+    const grouped = groupedCount(records, filter, placeholder);
+    const groups = await this.#pool.query(grouped.text, [...grouped.values]);
+    const parts = countsFromGroups(filter, groups.rows as unknown as CountGroup[]);
+    const keys = await Promise.all(
+      parts.oldestGroups.map(async (group) => {
+        const query = oldestKey(records, group, placeholder);
+        const { rows } = await this.#pool.query(query.text, [...query.values]);
+        return (rows[0] as { key: string } | undefined)?.key;
+      }),
+    );
+    let lapsed: number | undefined;
+    if (filter.lapsedAt !== undefined) {
+      if (!statesOf(filter).includes(RecordState.InFlight)) lapsed = 0;
+      else {
+        const query = lapsedCount(records, filter, filter.lapsedAt, placeholder);
+        const { rows } = await this.#pool.query(query.text, [...query.values]);
+        lapsed = Number((rows[0] as { n: string | number }).n);
+      }
+    }
+    return assembleCounts(filter, parts, keys, lapsed);
   }
 
   async requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {

@@ -1,5 +1,13 @@
 import type { IdempotencyRecord, OverrideRequest, RecordState } from '../../machine/record.ts';
-import type { GcOptions, GcSummary, ListFilter } from '../types.ts';
+import type {
+  CountFilter,
+  GcOptions,
+  GcSummary,
+  ListCursor,
+  ListFilter,
+  OldestEntry,
+  RecordCounts,
+} from '../types.ts';
 import { BUCKETS, bucketKeys, decodeRecord, STATES } from './layout.ts';
 import type { Scripts } from './scripts.ts';
 
@@ -31,6 +39,7 @@ export async function listRecords(
   filter: ListFilter,
 ): Promise<IdempotencyRecord[]> {
   const limit = filter.limit ?? DEFAULT_LIMIT;
+  const after = filter.after;
   const states = [...new Set(filter.states ?? STATES)];
   if (limit <= 0 || states.length === 0) return [];
   // Small first pages: most buckets contribute little to the oldest `limit` records.
@@ -45,6 +54,8 @@ export async function listRecords(
       filter.operation ?? '',
       filter.updatedBefore === undefined ? '' : Math.ceil(filter.updatedBefore),
       LIST_BUDGET,
+      after === undefined ? '' : after.updatedAt,
+      after === undefined ? '' : after.key,
     ];
     for (const source of needy) args.push(source.state, source.offset, source.want);
     const reply = (await scripts.run('list', keys.states, args)) as unknown[][];
@@ -82,13 +93,81 @@ export async function listRecords(
     if (record === undefined) break;
     // A record that changed state while we listed can sit in two indexes: list it once.
     if (seen.has(record.key)) continue;
+    // The index entry's score is the record's updatedAt; checked again on the record itself.
+    if (after !== undefined && compare(record, after) <= 0) continue;
     seen.add(record.key);
     out.push(record);
   }
   return out;
 }
 
-function compare(a: IdempotencyRecord, b: IdempotencyRecord): number {
+/**
+ * Counts of every bucket, summed: one `count` script per bucket (its indexes answer, see count.lua).
+ */
+export async function countRecords(
+  scripts: Scripts,
+  prefix: string,
+  filter: CountFilter,
+): Promise<RecordCounts> {
+  const states = [...new Set(filter.states ?? STATES)];
+  const byState: Partial<Record<RecordState, number>> = {};
+  for (const state of states) byState[state] = 0;
+  const byOperation: Record<string, Partial<Record<RecordState, number>>> = {};
+  const oldest: Partial<Record<RecordState, OldestEntry>> = {};
+  let lapsed = 0;
+  if (states.length > 0) {
+    const replies = await Promise.all(
+      ALL_BUCKETS.map(async (bucket) => {
+        const keys = bucketKeys(prefix, bucket);
+        const args: (string | number)[] = [
+          keys.base,
+          filter.operation ?? '',
+          filter.updatedBefore === undefined ? '' : Math.ceil(filter.updatedBefore),
+          filter.byOperation === true ? '1' : '',
+          filter.lapsedAt === undefined ? '' : Math.floor(filter.lapsedAt),
+          ...states,
+        ];
+        return (await scripts.run('count', keys.states, args)) as [
+          number,
+          string,
+          string,
+          number,
+          string[],
+          string,
+        ][];
+      }),
+    );
+    for (const reply of replies) {
+      states.forEach((state, index) => {
+        const entry: readonly unknown[] = reply[index] ?? [];
+        const [count, score, key, lapsedHere, perOperationReply, operation] = entry;
+        const perOperation = Array.isArray(perOperationReply) ? (perOperationReply as unknown[]) : [];
+        byState[state] = (byState[state] ?? 0) + Number(count);
+        lapsed += Number(lapsedHere);
+        for (let i = 0; i + 1 < perOperation.length; i += 2) {
+          const counts = (byOperation[String(perOperation[i])] ??= {});
+          counts[state] = (counts[state] ?? 0) + Number(perOperation[i + 1]);
+        }
+        if (score === '' || score === undefined) return;
+        const candidate = {
+          updatedAt: Number(score),
+          key: String(key),
+          operation: typeof operation === 'string' ? operation : '',
+        };
+        const known = oldest[state];
+        if (known === undefined || compare(candidate, known) < 0) oldest[state] = candidate;
+      });
+    }
+  }
+  return {
+    byState,
+    ...(filter.byOperation === true ? { byOperation } : {}),
+    ...(filter.lapsedAt === undefined ? {} : { lapsedInFlight: lapsed }),
+    oldest,
+  };
+}
+
+function compare(a: ListCursor, b: ListCursor): number {
   return a.updatedAt - b.updatedAt || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 }
 

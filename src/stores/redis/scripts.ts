@@ -19,6 +19,7 @@ export const SCRIPT_NAMES = [
   'find-override',
   'overrides',
   'list',
+  'count',
   'compact',
   'delete',
   'migrate',

@@ -7,7 +7,9 @@ import type {
   GcOptions,
   GcSummary,
   Lease,
+  CountFilter,
   ListFilter,
+  RecordCounts,
   OverrideAnswer,
   OverrideRequestInput,
   ReclaimRequest,
@@ -26,6 +28,7 @@ import {
   findOverride,
   listAllOverrides,
   listRecords,
+  countRecords,
 } from './buckets.ts';
 import type { RedisClientLike } from './client.ts';
 import { checkDurability, type DurabilityAssertion } from './durability.ts';
@@ -231,6 +234,10 @@ export class RedisStore implements Store {
 
   async list(filter: ListFilter): Promise<IdempotencyRecord[]> {
     return listRecords(await this.#scripts(), this.#settings.keyPrefix, filter);
+  }
+
+  async count(filter: CountFilter = {}): Promise<RecordCounts> {
+    return countRecords(await this.#scripts(), this.#settings.keyPrefix, filter);
   }
 
   async requestOverride(input: OverrideRequestInput): Promise<OverrideAnswer> {

@@ -9,8 +9,10 @@ import type {
   GcOptions,
   GcSummary,
   Lease,
+  CountFilter,
   ListFilter,
   OverrideAnswer,
+  RecordCounts,
   OverrideRequestInput,
   ReclaimRequest,
   ReclaimResult,
@@ -25,6 +27,7 @@ import { configure, openDatabase, type SqliteDatabase, type Synchronous } from '
 import { SqliteOperations } from './operations.ts';
 import { assertKnownVersion, migrate, schemaVersion, tablesFor, type Tables } from './schema.ts';
 import { Statements } from './statements.ts';
+import { emptyCounts } from '../record-counts.ts';
 
 export interface SqliteStoreOptions {
   /** Database file, created when missing. Opened with better-sqlite3 (an optional peer dependency). */
@@ -161,8 +164,16 @@ export class SqliteStore implements Store {
         states: filter.states,
         operation: filter.operation,
         updatedBefore: filter.updatedBefore,
+        after: filter.after,
         limit,
       });
+    });
+  }
+
+  count(filter: CountFilter = {}): Promise<RecordCounts> {
+    return promised(() => {
+      if (filter.states?.length === 0) return emptyCounts(filter);
+      return this.#prepare().statements.count(filter);
     });
   }
 

@@ -1,4 +1,21 @@
-import type { AuditEntry, AuditEvent, IdempotencyRecord, OverrideRequest } from '../../machine/record.ts';
+import {
+  RecordState,
+  type AuditEntry,
+  type AuditEvent,
+  type IdempotencyRecord,
+  type OverrideRequest,
+} from '../../machine/record.ts';
+import {
+  assembleCounts,
+  countsFromGroups,
+  groupedCount,
+  lapsedCount,
+  oldestKey,
+  statesOf,
+  type CountGroup,
+  type SqlQuery,
+} from '../record-counts.ts';
+import type { CountFilter, ListCursor, RecordCounts } from '../types.ts';
 import type { SqliteDatabase, SqliteStatement } from './driver.ts';
 import {
   auditFromRow,
@@ -161,10 +178,32 @@ export class Statements {
     return this.#compactBatch.run(now, now, limit).changes;
   }
 
+  /** `count` from the indexes (src/stores/record-counts.ts builds the statements). */
+  count(filter: CountFilter): RecordCounts {
+    const placeholder = (): string => '?';
+    const prepared = (query: SqlQuery): SqliteStatement => this.#db.prepare(query.text);
+    const grouped = groupedCount(this.#t.records, filter, placeholder);
+    const parts = countsFromGroups(filter, prepared(grouped).all(...grouped.values) as CountGroup[]);
+    const keys = parts.oldestGroups.map((group) => {
+      const query = oldestKey(this.#t.records, group, placeholder);
+      return (prepared(query).get(...query.values) as { key: string } | undefined)?.key;
+    });
+    let lapsed: number | undefined;
+    if (filter.lapsedAt !== undefined) {
+      if (!statesOf(filter).includes(RecordState.InFlight)) lapsed = 0;
+      else {
+        const query = lapsedCount(this.#t.records, filter, filter.lapsedAt, placeholder);
+        lapsed = (prepared(query).get(...query.values) as { n: number }).n;
+      }
+    }
+    return assembleCounts(filter, parts, keys, lapsed);
+  }
+
   list(filter: {
     states: readonly string[] | undefined;
     operation: string | undefined;
     updatedBefore: number | undefined;
+    after: ListCursor | undefined;
     limit: number;
   }): IdempotencyRecord[] {
     const where: string[] = [];
@@ -177,6 +216,11 @@ export class Statements {
     if (filter.updatedBefore !== undefined) {
       where.push('updated_at < ?');
       params.push(filter.updatedBefore);
+    }
+    if (filter.after !== undefined) {
+      // A row value: the same order as ORDER BY, and SQLite seeks the index to it.
+      where.push('(updated_at, key) > (?, ?)');
+      params.push(filter.after.updatedAt, filter.after.key);
     }
     const sql =
       `SELECT ${RECORD_COLUMNS.join(', ')} FROM ${this.#t.records}` +

@@ -2,6 +2,7 @@ import type { Store } from '../../stores/types.ts';
 import { fencingContract } from './fencing.ts';
 import { lapseContract } from './lapse.ts';
 import { lifecycleContract } from './lifecycle.ts';
+import { countingContract } from './counting.ts';
 import { listingContract } from './listing.ts';
 import { modelContract } from './model.ts';
 import { notesContract } from './notes.ts';
@@ -110,6 +111,7 @@ export function runStoreContract(options: StoreContractOptions): void {
       refusalsContract(context);
       providerKeysContract(context);
       listingContract(context);
+      countingContract(context);
       notesContract(context);
       modelContract(context);
     });

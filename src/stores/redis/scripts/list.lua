@@ -4,12 +4,17 @@
 --
 -- KEYS: 1..5 the bucket's per-state indexes (STATES order in lib.lua).
 -- ARGV: 1 bucket base ('<prefix>{<bucket>}:'), 2 operation ('' for any), 3 updated before (exclusive,
---       '' for no bound), 4 budget, then per state: state, offset, wanted.
+--       '' for no bound), 4 budget, 5 and 6 the cursor's updatedAt and key ('' for none: only entries
+--       after it in (score, member) order), then per state: state, offset, wanted.
 -- Returns: per requested state { next offset (-1 when exhausted), { field, value, ... }, ... }.
 
 local base, operation, before, budget = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local after_score, after_key = ARGV[5], ARGV[6]
 local max = '+inf'
 if before ~= '' then max = '(' .. before end
+local min = '-inf'
+if after_score ~= '' then min = after_score end
+local after_number = tonumber(after_score)
 
 local function index_of(state)
   for i, name in ipairs(STATES) do
@@ -19,23 +24,27 @@ local function index_of(state)
 end
 
 local out = {}
-for i = 5, #ARGV, 3 do
+for i = 7, #ARGV, 3 do
   local state, offset, wanted = ARGV[i], tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
   local page = { 0 }
   local found, inspected, exhausted = 0, 0, false
   while found < wanted and inspected < budget do
     local batch = math.min(wanted - found, budget - inspected)
-    local members = redis.call('ZRANGEBYSCORE', index_of(state), '-inf', max, 'LIMIT', offset + inspected, batch)
-    for _, member in ipairs(members) do
+    local entries = redis.call('ZRANGEBYSCORE', index_of(state), min, max, 'WITHSCORES', 'LIMIT', offset + inspected, batch)
+    for j = 1, #entries, 2 do
+      local member = entries[j]
       inspected = inspected + 1
-      local rec = load_record(base .. 'r:' .. member)
-      -- Entries of records Redis already expired are skipped; gc removes them.
-      if rec ~= nil and rec.state == state and (operation == '' or rec.operation == operation) then
-        found = found + 1
-        page[#page + 1] = flat_record(rec)
+      -- At the cursor's own score only members after its key come after it.
+      if after_number == nil or tonumber(entries[j + 1]) > after_number or member > after_key then
+        local rec = load_record(base .. 'r:' .. member)
+        -- Entries of records Redis already expired are skipped; gc removes them.
+        if rec ~= nil and rec.state == state and (operation == '' or rec.operation == operation) then
+          found = found + 1
+          page[#page + 1] = flat_record(rec)
+        end
       end
     end
-    if #members < batch then
+    if #entries / 2 < batch then
       exhausted = true
       break
     end
