@@ -77,8 +77,9 @@ export async function perform<I, T>(
     keepLateResult(store, call, keeper.lease, reserved, ended, timedOut);
   } else if (raw.ok) {
     outcome = raw;
-  } else if (timedOut !== undefined) {
-    // Ended by our deadline: whatever it threw, no answer came back in time.
+  } else if (timedOut !== undefined || keeper.lost !== undefined) {
+    // Ended by our deadline or by our giving the lease up: whatever it threw (our own abort reason, whose
+    // cause may be the store's ECONNREFUSED), no answer came back in time; never the user's classifier.
     outcome = { ok: false, error: raw.error, classification: 'unknown_no_answer', answer: 'none' };
   } else {
     const classification = classifySafely(call, raw.error);

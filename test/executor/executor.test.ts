@@ -194,3 +194,46 @@ describe('executor: the store is unreachable', () => {
     expect(calls).toHaveLength(0);
   });
 });
+
+describe('executor: the store goes away during the call', () => {
+  it('a call aborted because the lease could not be renewed is unknown, never read as not performed', async () => {
+    // The keeper gives the lease up when the store stops answering; its LeaseLostError carries the
+    // driver's ECONNREFUSED, which the default classifier reads as "never sent" if asked to classify it.
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    let down = false;
+    const store = new Proxy(fx.store, {
+      get(target, property, receiver) {
+        const value: unknown = Reflect.get(target, property, receiver);
+        if (typeof value !== 'function') return value;
+        if (down && (property === 'heartbeat' || property === 'settle')) return () => Promise.reject(refused);
+        return (value as (...args: unknown[]) => unknown).bind(target);
+      },
+    });
+    const { retrysafe, OutcomeUnknownError, LeaseLostError } = await import('../../src/index.ts');
+    const op = chargeOp(retrysafe({ store, namespace: 'test' }), {
+      leaseMs: 60,
+      call: (_order, ctx) => {
+        calls.push(ctx);
+        down = true;
+        // Like fetch: the request was sent; the abort rejects with the signal's reason.
+        return new Promise((_resolve, reject) => {
+          ctx.signal.addEventListener(
+            'abort',
+            () => {
+              reject(ctx.signal.reason as Error);
+            },
+            { once: true },
+          );
+        });
+      },
+    });
+    const error = await op({ id: 8, amount: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutcomeUnknownError);
+    expect(error).not.toBeInstanceOf(LeaseLostError);
+    down = false;
+    // Nothing released the key: the record waits for reconciliation.
+    const key = calls[0]?.key ?? '';
+    expect((await fx.store.get(key))?.state).toBe('in_flight');
+    expect(calls).toHaveLength(1);
+  });
+});
