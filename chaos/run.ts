@@ -68,6 +68,8 @@ async function writeReport(input: Omit<ReportInput, 'longRunsDir'>): Promise<voi
 }
 
 async function main(): Promise<void> {
+  // Read before the run: the code the workers load is the code of this moment.
+  const commit = commitRunOn();
   const report = values.report;
   if (values['render-only']) {
     if (!report) throw new Error('--render-only goes with --report');
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   if (saveIn !== undefined && rows[0] !== undefined) {
     const path = longRunFile(rows[0].impl, rows[0].store, mode, saveIn);
     await mkdir(saveIn, { recursive: true });
-    const text = JSON.stringify({ ...rows[0], command: commandLine(), commit: commitRunOn() }, null, 2);
+    const text = JSON.stringify({ ...rows[0], command: commandLine(), commit }, null, 2);
     await writeFile(path, await format(text, { parser: 'json' }));
     log(`wrote ${path}`);
   }
