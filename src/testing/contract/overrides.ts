@@ -109,6 +109,21 @@ export function overridesContract({ store }: ContractContext): void {
     expect(overrides).toEqual([expect.objectContaining({ id: input.id, status: 'used', approvedBy: 'bob' })]);
   });
 
+  it('two approved requests for the same change are used together by the one override reservation', async () => {
+    const { key } = scope('override-twice');
+    await settled(store(), key());
+    const first = overrideInput(key());
+    const second = overrideInput(key());
+    for (const input of [first, second]) {
+      expect((await store().requestOverride(input)).ok).toBe(true);
+      expect((await store().approveOverride(input.id, 'bob')).ok).toBe(true);
+    }
+    await reserve(store(), key(), { fingerprint: fp('b') });
+    // The reservation's new attempt lapses both approvals: neither may stay listed as usable.
+    const statuses = (await store().listOverrides(key())).map((o) => `${o.id} ${o.status}`).sort();
+    expect(statuses).toEqual([`${first.id} used`, `${second.id} used`].sort());
+  });
+
   it('approval is refused once the record moved to another generation', async () => {
     const { key } = scope('override-generation');
     await settled(store(), key());

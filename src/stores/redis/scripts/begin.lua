@@ -66,16 +66,18 @@ end
 save_record(KEYS[1], rec, claim)
 
 if override then
-  -- Exactly the approved request for this fingerprint and generation is used, once.
+  -- Every approved request for this fingerprint and generation is used (as in SQLite and PostgreSQL):
+  -- they approved the same change at the same attempt, and the attempt this reservation opens lapses them
+  -- all; the audit entry names the first.
   local used = nil
   local entries = redis.call('HGETALL', KEYS[10])
   for i = 1, #entries, 2 do
     local request = cjson.decode(entries[i + 1])
-    if used == nil and request.key == key and request.fingerprint == fingerprint
+    if request.key == key and request.fingerprint == fingerprint
       and request.status == 'approved' and request.generation == rec.generation then
       request.status = 'used'
       redis.call('HSET', KEYS[10], entries[i], cjson.encode(request))
-      used = request.id
+      used = used or request.id
     end
   end
   append_audit(claim, 'override_used', attempt, 'executor', cjson.encode({
