@@ -15,10 +15,7 @@ if before ~= '' then max = '(' .. before end
 local lapsed_bound = tonumber(lapsed_at)
 
 local function index_of(state)
-  for i, name in ipairs(STATES) do
-    if name == state then return KEYS[i] end
-  end
-  error('unknown record state ' .. tostring(state))
+  return state_key(state, 1)
 end
 
 local out = {}

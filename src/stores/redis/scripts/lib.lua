@@ -108,11 +108,16 @@ local function append_audit(rec, event, attempt, actor, detail, at)
   if retention ~= nil then redis.call('PEXPIRE', KEYS[2], int(retention)) end
 end
 
-local function state_index(state)
+-- The per-state index of `state` among KEYS, the five of them starting at KEYS[first] in STATES order.
+local function state_key(state, first)
   for i, name in ipairs(STATES) do
-    if name == state then return KEYS[2 + i] end
+    if name == state then return KEYS[first - 1 + i] end
   end
   error('unknown record state ' .. tostring(state))
+end
+
+local function state_index(state)
+  return state_key(state, 3)
 end
 
 -- Keeps the bucket's indexes and the record's expiry in step with the record, touching only what

@@ -17,10 +17,7 @@ if after_score ~= '' then min = after_score end
 local after_number = tonumber(after_score)
 
 local function index_of(state)
-  for i, name in ipairs(STATES) do
-    if name == state then return KEYS[i] end
-  end
-  error('unknown record state ' .. tostring(state))
+  return state_key(state, 1)
 end
 
 local out = {}
