@@ -65,39 +65,50 @@ async function stripeServer(): Promise<FakeProvider> {
 
 const SECRET = 'live_SECRET_TOKEN';
 
+/**
+ * A charge whose answer was lost (recorded unknown, no re-send inside the call), against a Stripe-like
+ * provider, with a second server standing by to see whether anything reaches it; `stored` reads the
+ * record's key and stored request straight from the SQLite file.
+ */
+async function unknownCharge(body: string, headers: Record<string, string> = {}) {
+  const provider = await stripeServer();
+  const elsewhere = await recorder(() => ({ status: 200, body: '{"id":"ch_evil"}' }));
+  const profile: ProviderProfile = { ...stripe, retention: { floorMs: DAY, countsFrom: 'first-request' } };
+  const charge = idempotentFetch(fx.rs, {
+    name: 'charge',
+    version: 1,
+    profile,
+    ttlMs: DAY,
+    origin: provider.url,
+    headers: { authorization: `Bearer ${SECRET}` },
+    // The lost answer must reach the store as unknown: no re-send inside the call.
+    resendAttempts: 0,
+  });
+  provider.dropAnswers(1);
+  await expect(
+    charge({ key: 1, method: 'POST', url: `${provider.url}/v1/charges`, headers, body }),
+  ).rejects.toBeInstanceOf(OutcomeUnknownError);
+  const db = new Database(fx.file);
+  const stored = db.prepare('SELECT key, request FROM retrysafe_records').get() as {
+    key: string;
+    request: string;
+  };
+  return { provider, elsewhere, db, stored };
+}
+
 describe('finding 3: a re-send sends only the request the record was fingerprinted with', () => {
   it('refuses a stored request edited in SQLite: nothing sent, no credential reaches another server', async () => {
-    const provider = await stripeServer();
-    const elsewhere = await recorder(() => ({ status: 200, body: '{"id":"ch_evil"}' }));
-    const profile: ProviderProfile = { ...stripe, retention: { floorMs: DAY, countsFrom: 'first-request' } };
-    const charge = idempotentFetch(fx.rs, {
-      name: 'charge',
-      version: 1,
-      profile,
-      ttlMs: DAY,
-      origin: provider.url,
-      headers: { authorization: `Bearer ${SECRET}` },
-      // The lost answer must reach the store as unknown: no re-send inside the call.
-      resendAttempts: 0,
+    const {
+      provider,
+      elsewhere,
+      db,
+      stored: row,
+    } = await unknownCharge('amount=1200&currency=eur', {
+      'content-type': 'application/x-www-form-urlencoded',
     });
-    provider.dropAnswers(1);
-    await expect(
-      charge({
-        key: 1,
-        method: 'POST',
-        url: `${provider.url}/v1/charges`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: 'amount=1200&currency=eur',
-      }),
-    ).rejects.toBeInstanceOf(OutcomeUnknownError);
     const sentBefore = provider.requests.length;
 
     // Someone with write access to the store turns the request: another server, another amount.
-    const db = new Database(fx.file);
-    const row = db.prepare('SELECT key, request FROM retrysafe_records').get() as {
-      key: string;
-      request: string;
-    };
     const turned = JSON.parse(row.request) as { url: string; body: string };
     turned.url = `${elsewhere.url}/v1/charges`;
     turned.body = 'amount=999900&currency=eur';
@@ -115,28 +126,7 @@ describe('finding 3: a re-send sends only the request the record was fingerprint
   });
 
   it('even with the fingerprint recomputed, credentials go only to the declared origin', async () => {
-    const provider = await stripeServer();
-    const elsewhere = await recorder(() => ({ status: 200, body: '{"id":"ch_evil"}' }));
-    const profile: ProviderProfile = { ...stripe, retention: { floorMs: DAY, countsFrom: 'first-request' } };
-    const charge = idempotentFetch(fx.rs, {
-      name: 'charge',
-      version: 1,
-      profile,
-      ttlMs: DAY,
-      origin: provider.url,
-      headers: { authorization: `Bearer ${SECRET}` },
-      // The lost answer must reach the store as unknown: no re-send inside the call.
-      resendAttempts: 0,
-    });
-    provider.dropAnswers(1);
-    await expect(
-      charge({ key: 1, method: 'POST', url: `${provider.url}/v1/charges`, body: 'amount=1200' }),
-    ).rejects.toBeInstanceOf(OutcomeUnknownError);
-    const db = new Database(fx.file);
-    const row = db.prepare('SELECT key, request FROM retrysafe_records').get() as {
-      key: string;
-      request: string;
-    };
+    const { elsewhere, db, stored: row } = await unknownCharge('amount=1200');
     const turned = JSON.parse(row.request) as Record<string, unknown>;
     turned['url'] = `${elsewhere.url}/v1/charges`;
     const { canonicalize, fingerprint } = await import('../../src/index.ts');
